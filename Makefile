@@ -1,0 +1,34 @@
+# The README's two commands: `make figures` and `make test`. Each makes the
+# virtual environment it needs in .venv (re-installing when setup.cfg or
+# pyproject.toml change), so both work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SCALE ?= default
+
+.PHONY: test figures bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+$(VENV)/.installed-%: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e ".[$*]"
+	touch $@
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+figures: $(VENV)/.installed-paper
+	$(BIN)/python paper/make_figures.py --scale $(SCALE)
+
+bench: $(VENV)/.installed-bench
+	cd benchmarks && ../$(BIN)/asv run --python=same --quick --show-stderr
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check rnn_numba tests benchmarks paper
+	$(BIN)/ruff format --check rnn_numba tests benchmarks paper
+
+clean:
+	rm -rf $(VENV) .hypothesis .pytest_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,66 @@
+"""The Elman cell (simple RNN): its parameters and its step math, nothing else.
+
+Equations, with time-major rows and the row-vector convention ``x @ W``::
+
+    a_t = x_t @ W_xh + b_h          (input projection, one GEMM over all T*B rows)
+    r_t = h_{t-1} @ W_hh            (recurrent projection, one GEMM per step)
+    h_t = f(a_t + r_t)              f in {tanh, relu, identity}
+
+Elman, J. L. (1990). Finding structure in time. Cognitive Science 14(2),
+179-211. doi:10.1207/s15516709cog1402_1
+"""
+
+import numpy as np
+
+from .._jit import jit_kernel
+
+NAME = "elman"
+#: Number of gate blocks of width H in the projections a_t and r_t.
+N_GATES = 1
+#: Width (in units of H) of what a step stores for its backward pass.
+CACHE_WIDTH = 0
+#: Whether the cell keeps a second state (an LSTM's c); the Elman cell does not.
+HAS_CELL_STATE = False
+#: True when dL/dr_t differs from dL/da_t (a GRU's reset gate); not here.
+SEPARATE_RECURRENT_DELTA = False
+
+TANH, RELU, IDENTITY = 0, 1, 2
+NONLINEARITIES = {"tanh": TANH, "relu": RELU, "identity": IDENTITY}
+
+
+def blocks(n_in, n_hidden):
+    """Names and shapes of the cell's parameter blocks, in storage order."""
+    return [("W_xh", (n_in, n_hidden)), ("W_hh", (n_hidden, n_hidden)), ("b_h", (n_hidden,))]
+
+
+@jit_kernel
+def forward_step(nonlinearity, a_t, r_t, h_next):
+    """h_next = f(a_t + r_t), all of shape (B, H)."""
+    zero = h_next.dtype.type(0)
+    for b in range(h_next.shape[0]):
+        for j in range(h_next.shape[1]):
+            z = a_t[b, j] + r_t[b, j]
+            if nonlinearity == TANH:
+                h_next[b, j] = np.tanh(z)
+            elif nonlinearity == RELU:
+                h_next[b, j] = z if z > zero else zero
+            else:
+                h_next[b, j] = z
+
+
+@jit_kernel
+def backward_step(nonlinearity, dh, h_t, da):
+    """da = dh * f'(a_t + r_t), with f' written through h_t = f(.), shape (B, H).
+
+    tanh' = 1 - h_t**2; relu' = [h_t > 0]; identity' = 1.
+    """
+    one = h_t.dtype.type(1)
+    zero = h_t.dtype.type(0)
+    for b in range(h_t.shape[0]):
+        for j in range(h_t.shape[1]):
+            if nonlinearity == TANH:
+                da[b, j] = dh[b, j] * (one - h_t[b, j] * h_t[b, j])
+            elif nonlinearity == RELU:
+                da[b, j] = dh[b, j] if h_t[b, j] > zero else zero
+            else:
+                da[b, j] = dh[b, j]

@@ -1,0 +1,143 @@
+"""Online truncated BPTT over a stream: TBPTT(k1, k2) window by window.
+
+Williams & Peng (1990), An efficient gradient-based algorithm for on-line
+training of recurrent network trajectories, Neural Computation 2(4),
+490-501, doi:10.1162/neco.1990.2.4.490: every k1 steps, the losses of the
+last k1 steps are backpropagated k2 >= k1 steps into the past, with the
+state k2 steps back held constant.
+
+Each window's gradient is exactly the full-BPTT gradient of the window's
+objective, the sum of the losses of its last k1 steps as a function of the
+parameters, run forward over its k2 steps from the held state. The window
+is therefore rerun with the current parameters, so updates between windows
+are honoured; states enter the carried history the first time they are
+computed. Memory is O(k2 + chunk) steps, whatever the stream's length.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate as check
+from .model import check_k1_k2
+
+
+@dataclass
+class Window:
+    """One TBPTT window.
+
+    Attributes
+    ----------
+    start, stop : int
+        The window spans stream steps ``start .. stop - 1``; its losses are
+        those of steps ``loss_start .. stop - 1``, at most k1 of them.
+    loss_start : int
+    loss : float
+    grad : ndarray, shape (n_params,)
+        Gradient of the window's loss at the parameters it ran with.
+    dh0 : ndarray, shape (B, H)
+        Gradient with respect to the held incoming state h_start.
+    h_final : ndarray, shape (B, H)
+        The carried state at ``stop``.
+    """
+
+    start: int
+    stop: int
+    loss_start: int
+    loss: float
+    grad: np.ndarray
+    dh0: np.ndarray
+    h_final: np.ndarray
+
+
+def _chunks(stream, name):
+    """An array is one chunk; anything else is iterated as a sequence of chunks."""
+    if stream is None:
+        while True:
+            yield None
+    if isinstance(stream, np.ndarray):
+        yield stream
+        return
+    yield from stream
+
+
+def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, reduction="mean"):
+    """Yield the TBPTT(k1, k2) windows of a stream, for online learning.
+
+    Parameters
+    ----------
+    model : RNN
+        Its ``theta`` may be changed between windows; each window runs with
+        the parameters current when it is computed.
+    stream : ndarray, shape (T, B, n_in), or iterable of such chunks
+        Time-major inputs; chunks may have any length and are never joined
+        beyond the last k2 steps.
+    targets : ndarray or iterable of chunks
+        As for :meth:`RNN.backward`, chunked like ``stream``.
+    k1, k2 : int
+        1 <= k1 <= k2. k1 = k2 = k is the chunked form; k1 = k2 = T is full BPTT.
+    loss, reduction : as in :meth:`RNN.backward`
+        The reduction applies per window.
+    weights : ndarray or iterable of chunks, optional
+        Per-step loss weights, chunked like ``stream``.
+    h0 : array_like, shape (B, H), optional
+
+    Yields
+    ------
+    Window
+        One per k1 steps; when the stream ends between window ends, a last
+        window carries the remaining losses.
+
+    Examples
+    --------
+    >>> for w in rn.tbptt(net, x, y, k1=5, k2=20):   # doctest: +SKIP
+    ...     net.theta -= 0.01 * w.grad
+    """
+    k1, k2 = check_k1_k2(k1, k2)
+    xs, ys, ws = _chunks(stream, "stream"), _chunks(targets, "targets"), _chunks(weights, "weights")
+    buf_x = buf_y = buf_w = buf_h = None  # history from step `buf_start` on; buf_h has one more row
+    buf_start = done = now = 0
+    for x in xs:
+        y, w = next(ys, None), next(ws, None)
+        if y is None:
+            raise ValueError(f"targets ended before the stream, at step {now}; give one target chunk per input chunk")
+        x, _ = check.sequence_batch(x, model.n_in, model.dtype, h0 if buf_x is None else None)
+        n_new, n_batch = x.shape[:2]
+        y = check.targets(loss, y, n_new, n_batch, model.n_out, model.dtype)
+        w = check.loss_weights(w, n_new, n_batch, model.dtype)
+        if buf_x is None:
+            state = check.initial_state(h0, n_batch, model.n_hidden, model.dtype)
+            buf_x, buf_y, buf_w = x, y, w
+            buf_h = np.concatenate([state[None], np.full((n_new,) + state.shape, np.nan, model.dtype)])
+        else:
+            if n_batch != buf_x.shape[1]:
+                raise ValueError(f"stream chunk at step {now} has batch size {n_batch}, not {buf_x.shape[1]}")
+            buf_x, buf_y, buf_w = (np.concatenate(pair) for pair in ((buf_x, x), (buf_y, y), (buf_w, w)))
+            buf_h = np.concatenate([buf_h, np.full((n_new,) + buf_h.shape[1:], np.nan, model.dtype)])
+        now += n_new
+        while now - done >= k1:
+            yield _window(model, buf_x, buf_y, buf_w, buf_h, buf_start, done, done + k1, k2, loss, reduction)
+            done += k1
+        # Keep what the next window (or a last, shorter one) can reach back to.
+        keep_from = max(0, done + 1 - k2) - buf_start
+        if keep_from > 0:
+            buf_x, buf_y, buf_w, buf_h = buf_x[keep_from:], buf_y[keep_from:], buf_w[keep_from:], buf_h[keep_from:]
+            buf_start += keep_from
+    if buf_x is None:
+        raise ValueError("the stream is empty; give at least one chunk of shape (T, B, n_in)")
+    if now > done:
+        yield _window(model, buf_x, buf_y, buf_w, buf_h, buf_start, done, now, k2, loss, reduction)
+
+
+def _window(model, buf_x, buf_y, buf_w, buf_h, buf_start, loss_start, stop, k2, loss, reduction):
+    """Run one window: forward from the held state, full BPTT of its last losses."""
+    start = max(0, stop - k2)
+    lo, hi = start - buf_start, stop - buf_start
+    weights = buf_w[lo:hi].copy()
+    weights[: loss_start - start] = 0
+    result = model.backward(
+        buf_x[lo:hi], buf_y[lo:hi], loss=loss, weights=weights, h0=buf_h[lo], reduction=reduction
+    )
+    # States first computed in this window join the history.
+    buf_h[loss_start - buf_start + 1 : hi + 1] = result.h[loss_start - start + 1 :]
+    return Window(start, stop, loss_start, result.loss, result.grad, result.dh0, result.h_final)

@@ -1,0 +1,90 @@
+"""Hypothesis strategies for property-testing rnn_numba models and your own set-ups.
+
+Sizes are small and values bounded so that tanh stays out of saturation and
+finite differences stay accurate. Example::
+
+    from hypothesis import given
+    from rnn_numba.testing import problems
+
+    @given(problems(dtypes=[np.float64]))
+    def test_my_setup(problem):
+        assert rn.check_grad(problem.model, problem.x, problem.target, **problem.options).passed
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from .cells import CELLS
+from .model import RNN
+
+
+@dataclass
+class Problem:
+    """A model with a batch of data and the options of a loss.
+
+    Attributes
+    ----------
+    model : RNN
+    x : ndarray, shape (T, B, n_in)
+    target : ndarray, shape (T, B, n_out) (MSE) or int (T, B) (cross-entropy)
+    options : dict
+        ``loss``, ``weights``, ``lengths``, ``h0``, ``reduction``: keyword
+        arguments for :meth:`RNN.backward` and :func:`rnn_numba.check_grad`.
+    """
+
+    model: RNN
+    x: np.ndarray
+    target: np.ndarray
+    options: dict = field(default_factory=dict)
+
+
+def bounded(shape, dtype=np.float64, bound=1.0):
+    """Arrays of the given shape with finite entries in [-bound, bound]."""
+    return hnp.arrays(dtype, shape, elements=st.floats(-bound, bound, width=np.dtype(dtype).itemsize * 8))
+
+
+@st.composite
+def problems(draw, *, cells=None, dtypes=(np.float64, np.float32), nonlinearities=None,
+             losses=("mse", "cross_entropy"), max_steps=6, max_batch=3, max_side=4,
+             variable_lengths=True, loss_weights=True, initial_state=True):  # fmt: skip
+    """A random :class:`Problem`: cell, sizes, dtype, loss, lengths, weights, h0.
+
+    Parameters
+    ----------
+    cells : sequence of str, optional
+        Cell names to draw from; all cells by default.
+    dtypes, nonlinearities, losses : sequences to draw from
+    max_steps, max_batch, max_side : int
+        Upper bounds of T, B and of n_in, H, n_out.
+    variable_lengths, loss_weights, initial_state : bool
+        Whether ``lengths``, ``weights`` and ``h0`` may be drawn (else None).
+    """
+    cell = draw(st.sampled_from(cells or [c.NAME for c in CELLS]), label="cell")
+    cell_module = next(c for c in CELLS if c.NAME == cell)
+    nonlinearity = draw(st.sampled_from(nonlinearities or list(cell_module.NONLINEARITIES)), label="nonlinearity")
+    dtype = draw(st.sampled_from(dtypes), label="dtype")
+    loss = draw(st.sampled_from(losses), label="loss")
+    T = draw(st.integers(1, max_steps), label="T")
+    B = draw(st.integers(1, max_batch), label="B")
+    n_in, H = draw(st.integers(1, max_side), label="n_in"), draw(st.integers(1, max_side), label="H")
+    n_out = draw(st.integers(2 if loss == "cross_entropy" else 1, max(2, max_side)), label="n_out")
+    model = RNN(cell, n_in, H, n_out, nonlinearity=nonlinearity, dtype=dtype,
+                seed=draw(st.integers(0, 2**32 - 1), label="seed"))  # fmt: skip
+    x = draw(bounded((T, B, n_in), dtype), label="x")
+    if loss == "mse":
+        target = draw(bounded((T, B, n_out), dtype), label="target")
+    else:
+        target = draw(hnp.arrays(np.int64, (T, B), elements=st.integers(0, n_out - 1)), label="target")
+    lengths = None
+    if variable_lengths and draw(st.booleans(), label="has lengths"):
+        lengths = draw(hnp.arrays(np.int64, (B,), elements=st.integers(1, T)), label="lengths")
+    weights = None
+    if loss_weights and draw(st.booleans(), label="has weights"):
+        weights = draw(hnp.arrays(dtype, (T, B), elements=st.sampled_from([0.0, 0.5, 1.0, 2.0])), label="weights")
+    h0 = draw(bounded((B, H), dtype, 0.5), label="h0") if initial_state and draw(st.booleans()) else None
+    reduction = draw(st.sampled_from(["mean", "sum"]), label="reduction")
+    options = dict(loss=loss, weights=weights, lengths=lengths, h0=h0, reduction=reduction)
+    return Problem(model, x, target, options)

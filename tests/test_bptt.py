@@ -1,0 +1,231 @@
+"""Full BPTT and both truncations: finite differences, references, identities."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import rnn_numba as rn
+from rnn_numba.testing import problems
+
+from . import naive
+
+f64_problems = problems(dtypes=[np.float64])
+
+
+def avoid_relu_kinks(problem):
+    """Finite differences of relu are wrong within eps of a kink: skip such draws."""
+    if problem.model.nonlinearity == "relu":
+        _, z, _ = naive.forward(problem.model, problem.x, problem.options["h0"], problem.options["lengths"])
+        assume(np.min(np.abs(z)) > 1e-2)
+
+
+def max_rel(a, b):
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300)
+
+
+@given(f64_problems)
+def test_full_bptt_matches_finite_differences(problem):
+    avoid_relu_kinks(problem)
+    report = rn.check_grad(problem.model, problem.x, problem.target, **problem.options)
+    assert report.passed, report
+
+
+@given(f64_problems, st.data())
+def test_truncated_gradients_match_finite_differences_of_their_objective(problem, data):
+    avoid_relu_kinks(problem)
+    T = problem.x.shape[0]
+    k1 = data.draw(st.integers(1, T), label="k1")
+    k2 = data.draw(st.integers(k1, T + 1), label="k2")
+    horizon = data.draw(st.integers(1, T + 1), label="horizon")
+    for schedule in (dict(tbptt=(k1, k2)), dict(horizon=horizon)):
+        report = rn.check_grad(problem.model, problem.x, problem.target, **problem.options, **schedule)
+        assert report.passed, (schedule, report)
+
+
+@given(f64_problems)
+def test_full_bptt_matches_naive_reference(problem):
+    net, opts = problem.model, problem.options
+    result = net.backward(problem.x, problem.target, **opts)
+    loss, grad, dh0 = naive.gradient(net, problem.x, problem.target, **opts)
+    np.testing.assert_allclose(result.loss, loss, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(result.grad, grad, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(result.dh0, dh0, rtol=1e-10, atol=1e-13)
+
+
+@given(f64_problems, st.data())
+def test_fixed_horizon_matches_naive_reference(problem, data):
+    horizon = data.draw(st.integers(1, problem.x.shape[0]), label="horizon")
+    net, opts = problem.model, problem.options
+    result = net.backward(problem.x, problem.target, horizon=horizon, **opts)
+    _, grad, dh0 = naive.gradient(net, problem.x, problem.target, horizon=horizon, **opts)
+    np.testing.assert_allclose(result.grad, grad, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(result.dh0, dh0, rtol=1e-10, atol=1e-13)
+
+
+@given(problems(dtypes=[np.float64], variable_lengths=False, initial_state=False), st.data())
+def test_tbptt_sum_matches_naive_windows(problem, data):
+    T = problem.x.shape[0]
+    k1 = data.draw(st.integers(1, T), label="k1")
+    k2 = data.draw(st.integers(k1, T + 2), label="k2")
+    opts = dict(problem.options, reduction="sum")
+    windows = naive.tbptt_windows(problem.model, problem.x, problem.target, k1, k2,
+                                  loss=opts["loss"], weights=opts["weights"], reduction="sum")  # fmt: skip
+    result = problem.model.backward(problem.x, problem.target, tbptt=(k1, k2), **opts)
+    np.testing.assert_allclose(result.grad, sum(w[3] for w in windows), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(result.loss, sum(w[2] for w in windows), rtol=1e-12)
+
+
+@given(f64_problems, st.integers(0, 3))
+def test_long_truncations_reproduce_full_bptt(problem, extra):
+    T = problem.x.shape[0]
+    full = problem.model.backward(problem.x, problem.target, **problem.options)
+    for schedule in (dict(horizon=T + extra), dict(tbptt=(T, T + extra)), dict(tbptt=(T + extra, T + extra))):
+        truncated = problem.model.backward(problem.x, problem.target, **problem.options, **schedule)
+        np.testing.assert_allclose(truncated.grad, full.grad, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(truncated.dh0, full.dh0, rtol=1e-12, atol=1e-15)
+
+
+def test_short_truncation_differs_from_full_bptt():
+    # The property above could pass with a schedule that ignores its argument.
+    net = rn.Elman(2, 6, 1, seed=3, recurrent_init="orthogonal")
+    x = np.random.default_rng(0).normal(size=(12, 2, 2))
+    y = np.random.default_rng(1).normal(size=(12, 2, 1))
+    full = net.loss_and_grad(x, y)[1]
+    for schedule in (dict(horizon=2), dict(tbptt=(3, 3)), dict(tbptt=(1, 4))):
+        assert max_rel(net.loss_and_grad(x, y, **schedule)[1], full) > 1e-3
+
+
+@given(problems(dtypes=[np.float64]))
+def test_float32_matches_float64(problem):
+    net64 = problem.model
+    net32 = net64.astype(np.float32)
+    g64 = net64.backward(problem.x, problem.target, **problem.options)
+    g32 = net32.backward(problem.x.astype(np.float32), problem.target, **problem.options)
+    assert g32.grad.dtype == np.float32 and g32.y.dtype == np.float32
+    # Stated tolerance: float32 round-off over <= 6 steps, relative to the gradient's scale.
+    scale = max(np.max(np.abs(g64.grad)), 1.0)
+    assert np.max(np.abs(g32.grad - g64.grad)) <= 1e-4 * scale
+    assert abs(g32.loss - g64.loss) <= 1e-5 * max(abs(g64.loss), 1.0)
+
+
+@given(problems(dtypes=[np.float64]))
+def test_batch_gradient_is_sum_of_sequence_gradients(problem):
+    opts = dict(problem.options, reduction="sum")
+    whole = problem.model.backward(problem.x, problem.target, **opts)
+    parts = []
+    for b in range(problem.x.shape[1]):
+        one = {k: (None if v is None else v[b : b + 1]) for k, v in opts.items() if k in ("lengths", "h0")}
+        w = None if opts["weights"] is None else opts["weights"][:, b : b + 1]
+        parts.append(problem.model.backward(problem.x[:, b : b + 1], problem.target[:, b : b + 1],
+                                            loss=opts["loss"], reduction="sum", weights=w, **one))  # fmt: skip
+    np.testing.assert_allclose(whole.grad, sum(p.grad for p in parts), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(whole.loss, sum(p.loss for p in parts), rtol=1e-12, atol=1e-14)
+
+
+@given(problems(dtypes=[np.float64], loss_weights=False), st.data())
+def test_zero_weight_removes_exactly_that_term(problem, data):
+    T, B = problem.x.shape[:2]
+    t, b = data.draw(st.integers(0, T - 1), label="t"), data.draw(st.integers(0, B - 1), label="b")
+    opts = dict(problem.options, reduction="sum")
+    w_all = np.ones((T, B))
+    w_without, w_only = w_all.copy(), np.zeros((T, B))
+    w_without[t, b], w_only[t, b] = 0, 1
+    all_, without, only = (problem.model.backward(problem.x, problem.target, **dict(opts, weights=w))
+                           for w in (w_all, w_without, w_only))  # fmt: skip
+    np.testing.assert_allclose(without.grad, all_.grad - only.grad, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(without.loss, all_.loss - only.loss, rtol=1e-9, atol=1e-12)
+
+
+@given(problems(dtypes=[np.float64], variable_lengths=False), st.data())
+def test_padding_changes_nothing(problem, data):
+    T, B = problem.x.shape[:2]
+    pad = data.draw(st.integers(1, 3), label="pad")
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000), label="garbage seed"))
+    x = np.concatenate([problem.x, rng.normal(size=(pad, B, problem.x.shape[2]))])
+    tail = problem.target[:1].repeat(pad, axis=0)
+    target = np.concatenate([problem.target, tail])
+    opts = dict(problem.options)
+    if opts["weights"] is not None:
+        opts["weights"] = np.concatenate([opts["weights"], rng.uniform(size=(pad, B))])
+    opts["lengths"] = np.full(B, T)
+    padded = problem.model.backward(x, target, **opts)
+    plain = problem.model.backward(problem.x, problem.target, **problem.options)
+    np.testing.assert_allclose(padded.grad, plain.grad, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(padded.loss, plain.loss, rtol=1e-12)
+    np.testing.assert_allclose(padded.h_final, plain.h_final, rtol=0, atol=0)
+
+
+@given(problems(dtypes=[np.float64], variable_lengths=False, loss_weights=False), st.data())
+def test_dh0_chains_segments(problem, data):
+    """Full BPTT over [0, T) = BPTT over [m, T) from h_m, then a VJP over [0, m)."""
+    net, x, target = problem.model, problem.x, problem.target
+    T = x.shape[0]
+    assume(T >= 2)
+    m = data.draw(st.integers(1, T - 1), label="m")
+    opts = dict(problem.options, reduction="sum")
+    full = net.backward(x, target, **opts)
+    head = net.forward(x[:m], h0=opts["h0"])
+    tail = net.backward(x[m:], target[m:], loss=opts["loss"], reduction="sum", h0=head.h_final)
+    head_loss = net.backward(x[:m], target[:m], loss=opts["loss"], reduction="sum", h0=opts["h0"])
+    dh = np.zeros(head.h[1:].shape)
+    dh[-1] = tail.dh0
+    vjp_grad, vjp_dh0 = net.vjp(x[:m], dh, h0=opts["h0"])
+    np.testing.assert_allclose(tail.grad + head_loss.grad + vjp_grad, full.grad, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(head_loss.dh0 + vjp_dh0, full.dh0, rtol=1e-10, atol=1e-13)
+
+
+@given(problems(dtypes=[np.float64], loss_weights=False, variable_lengths=False))
+def test_vjp_matches_finite_differences_of_a_state_loss(problem):
+    net, x = problem.model, problem.x
+    avoid_relu_kinks(problem)
+    c = np.random.default_rng(0).normal(size=(x.shape[0], x.shape[1], net.n_hidden))
+    grad, dh0 = net.vjp(x, c, h0=problem.options["h0"])
+    coords = np.arange(net.n_params)
+    h0 = problem.options["h0"]
+    fd = rn.central_differences(lambda th: np.sum(c * net.forward(x, h0, theta=th).h[1:]), net.theta.copy(), coords, 1e-4)
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+
+
+@given(problems(dtypes=[np.float64], variable_lengths=False))
+def test_gradient_norms_are_norms_of_state_gradients(problem):
+    net, x, target, opts = problem.model, problem.x, problem.target, problem.options
+    result = net.backward(x, target, **opts, grad_norms=True)
+    w = naive.effective_weights(opts["weights"], None, *x.shape[:2], opts["reduction"])
+    T = x.shape[0]
+    # dL/dh_t = (the readout's own term at h_t) + dL/dh_0 of the suffix run from h_t.
+    _, dy = rn.losses.loss_and_dy(opts["loss"], result.y, target, w, "sum")
+    direct = np.concatenate([np.zeros((1,) + result.dh0.shape), dy @ net.params["W_hy"].T])
+    for t in range(T + 1):
+        later = 0
+        if t < T:
+            later = net.backward(x[t:], target[t:], loss=opts["loss"], weights=w[t:], reduction="sum",
+                                 h0=result.h[t]).dh0  # fmt: skip
+        expected = np.linalg.norm(direct[t] + later, axis=1)
+        np.testing.assert_allclose(result.dh_norms[t], expected, rtol=1e-10, atol=1e-13)
+
+
+def test_frozen_blocks_get_zero_gradient_and_others_do_not_change():
+    net = rn.Elman(3, 5, 2, seed=1)
+    x = np.random.default_rng(0).normal(size=(6, 2, 3))
+    y = np.random.default_rng(1).normal(size=(6, 2, 2))
+    free = net.loss_and_grad(x, y)[1]
+    net.freeze("W_hh", "b_h")
+    frozen = net.loss_and_grad(x, y)[1]
+    for name, sl in net.layout.slices.items():
+        if name in ("W_hh", "b_h"):
+            assert np.all(frozen[sl] == 0) and np.any(free[sl] != 0)
+        else:
+            np.testing.assert_array_equal(frozen[sl], free[sl])
+    assert rn.check_grad(net, x, y).skipped == ["W_hh", "b_h"]
+    net.unfreeze()
+    np.testing.assert_array_equal(net.loss_and_grad(x, y)[1], free)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu", "identity"])
+def test_float32_stays_float32(nonlinearity):
+    net = rn.Elman(2, 4, 3, nonlinearity=nonlinearity, dtype=np.float32, seed=0)
+    x = np.random.default_rng(0).normal(size=(5, 2, 2)).astype(np.float32)
+    out = net.forward(x)
+    g = net.backward(x, np.zeros((5, 2), dtype=int), loss="cross_entropy", grad_norms=True)
+    assert out.h.dtype == out.y.dtype == g.grad.dtype == g.dh0.dtype == g.dh_norms.dtype == np.float32
