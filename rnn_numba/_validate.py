@@ -42,6 +42,8 @@ def _as_array(name, value):
             value = np.asarray(value)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{name} must be an array-like of numbers: {exc}") from None
+    if value.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must be a numeric array, got dtype {value.dtype}")
     return value
 
 

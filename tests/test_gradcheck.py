@@ -1,0 +1,58 @@
+"""check_grad itself: it must fail on a wrong gradient."""
+
+import numpy as np
+import pytest
+
+import rnn_numba as rn
+from rnn_numba import model as model_module
+
+
+def problem():
+    rng = np.random.default_rng(0)
+    return rn.Elman(3, 5, 2, seed=0), rng.normal(size=(6, 2, 3)), rng.normal(size=(6, 2, 2))
+
+
+def test_passes_on_the_true_gradient():
+    net, x, y = problem()
+    report = rn.check_grad(net, x, y)
+    assert report.passed and report.max_error < 1e-8 and set(report.errors) == set(net.layout.names)
+
+
+@pytest.mark.parametrize("block", ["W_xh", "W_hh", "b_h", "W_hy", "b_y"])
+def test_flags_a_gradient_that_is_wrong_in_one_block(monkeypatch, block):
+    net, x, y = problem()
+    original = model_module.RNN._backprop
+
+    def corrupted(self, *args):
+        grad, dh0, norms = original(self, *args)
+        grad[self.layout.slices[block].start] += 1e-3
+        return grad, dh0, norms
+
+    monkeypatch.setattr(model_module.RNN, "_backprop", corrupted)
+    report = rn.check_grad(net, x, y)
+    assert not report.passed
+    assert max(report.errors, key=report.errors.get) == block
+    assert "FAILED" in str(report)
+
+
+def test_flags_full_gradient_checked_against_truncated_objective():
+    # The truncated objective's finite differences differ from the full gradient.
+    net, x, y = problem()
+    full = net.loss_and_grad(x, y)[1]
+    report = rn.check_grad(net, x, y, horizon=1)
+    assert report.passed
+    assert not np.allclose(full, net.loss_and_grad(x, y, horizon=1)[1])
+
+
+def test_subset_of_coordinates_and_float32_models():
+    net, x, y = problem()
+    report = rn.check_grad(net.astype(np.float32), x.astype(np.float32), y, max_coords=4, seed=1)
+    assert report.passed
+    assert report.n_checked == {"W_xh": 4, "W_hh": 4, "b_h": 4, "W_hy": 4, "b_y": 2}
+
+
+def test_central_differences_are_fourth_order():
+    coords = np.arange(2)
+    got = rn.central_differences(lambda v: np.sin(v[0]) * np.exp(v[1]), np.array([0.3, 0.2]), coords, 1e-2)
+    exact = np.array([np.cos(0.3) * np.exp(0.2), np.sin(0.3) * np.exp(0.2)])
+    assert np.max(np.abs(got - exact)) < 1e-8  # a two-point formula errs by ~1e-5 here

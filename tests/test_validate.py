@@ -1,0 +1,131 @@
+"""Bad input gets a TypeError/ValueError naming the argument, before any kernel runs."""
+
+import numpy as np
+import pytest
+
+import rnn_numba as rn
+
+T, B, N_IN, H, N_OUT = 5, 3, 2, 4, 3
+
+
+@pytest.fixture
+def net():
+    return rn.Elman(N_IN, H, N_OUT, seed=0)
+
+
+def data(dtype=np.float64):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(T, B, N_IN)).astype(dtype), rng.normal(size=(T, B, N_OUT)).astype(dtype)
+
+
+@pytest.fixture(autouse=True)
+def no_kernel_runs(monkeypatch):
+    """Any kernel call during a test of bad input is a failure."""
+    from rnn_numba import bptt, unroll
+
+    def forbidden(*args):
+        raise AssertionError("a kernel ran on bad input")
+
+    monkeypatch.setattr(unroll, "_unroll_kernel", forbidden)
+    monkeypatch.setattr(bptt, "_backward_kernel", forbidden)
+
+
+x0, y0 = data()
+CASES = [
+    # (description, call kwargs override, exception, words the message must contain)
+    ("x of rank 2", dict(x=x0[0]), ValueError, ["x", "(T, B, n_in)"]),
+    ("x with wrong n_in", dict(x=x0[..., :1]), ValueError, ["x", "axis 2"]),
+    ("integer x", dict(x=np.ones((T, B, N_IN), dtype=int)), TypeError, ["x", "astype(np.float64)"]),
+    ("float16 x", dict(x=x0.astype(np.float16)), TypeError, ["x", "float16"]),
+    ("NaN in x", dict(x=np.where(x0 > 1, np.nan, x0)), ValueError, ["x", "NaN"]),
+    ("Inf in target", dict(target=np.where(y0 > 1, np.inf, y0)), ValueError, ["target", "NaN or Inf"]),
+    ("T = 0", dict(x=x0[:0], target=y0[:0]), ValueError, ["x", "T=0"]),
+    ("B = 0", dict(x=x0[:, :0], target=y0[:, :0]), ValueError, ["x", "B=0"]),
+    ("batch-first x (h0 tells)", dict(x=x0.transpose(1, 0, 2), h0=np.zeros((T, H))), ValueError,
+     ["x", "batch-first", "transpose"]),
+    ("batch-first target", dict(target=y0.transpose(1, 0, 2)), ValueError, ["target", "batch-first"]),
+    ("lengths too long", dict(lengths=[T, T + 1, 2]), ValueError, ["lengths", "[1, 5]"]),
+    ("lengths zero", dict(lengths=[0, 1, 2]), ValueError, ["lengths"]),
+    ("float lengths", dict(lengths=[1.0, 2.0, 3.0]), TypeError, ["lengths", "integers"]),
+    ("lengths of wrong size", dict(lengths=[1, 2]), ValueError, ["lengths"]),
+    ("h0 of wrong shape", dict(h0=np.zeros((B, H + 1))), ValueError, ["h0"]),
+    ("NaN in h0", dict(h0=np.full((B, H), np.nan)), ValueError, ["h0", "NaN"]),
+    ("negative weights", dict(weights=-np.ones((T, B))), ValueError, ["weights", "non-negative"]),
+    ("weights of wrong shape", dict(weights=np.ones((T, B, 1))), ValueError, ["weights"]),
+    ("unknown loss", dict(loss="l1"), ValueError, ["loss", "mse"]),
+    ("float class targets", dict(loss="cross_entropy", target=np.zeros((T, B))), TypeError, ["targets", "integer"]),
+    ("class out of range", dict(loss="cross_entropy", target=np.full((T, B), N_OUT)), ValueError,
+     ["target", "class 3"]),
+    ("k1 > k2", dict(tbptt=(3, 2)), ValueError, ["k1", "k2"]),
+    ("k1 < 1", dict(tbptt=(0, 2)), ValueError, ["k1", ">= 1"]),
+    ("non-integer k2", dict(tbptt=(1, 2.5)), TypeError, ["k2", "integer"]),
+    ("horizon 0", dict(horizon=0), ValueError, ["horizon"]),
+    ("horizon and tbptt", dict(horizon=2, tbptt=(1, 2)), ValueError, ["horizon", "tbptt"]),
+    ("unknown reduction", dict(reduction="max"), ValueError, ["reduction"]),
+    ("grad_norms with truncation", dict(horizon=2, grad_norms=True), ValueError, ["grad_norms"]),
+    ("theta of wrong length", dict(theta=np.zeros(3)), ValueError, ["theta"]),
+    ("a string for x", dict(x="abc"), TypeError, ["x"]),
+]
+
+
+@pytest.mark.parametrize("case, override, exc, words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gets_a_clear_error(net, case, override, exc, words):
+    kwargs = dict(x=x0, target=y0)
+    kwargs.update(override)
+    x, target = kwargs.pop("x"), kwargs.pop("target")
+    with pytest.raises(exc) as info:
+        net.backward(x, target, **kwargs)
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_nan_in_parameters_names_the_block(net):
+    net.params["W_hh"][1, 2] = np.nan
+    with pytest.raises(ValueError, match="W_hh"):
+        net.forward(x0)
+
+
+def test_model_construction_errors():
+    with pytest.raises(TypeError, match="dtype"):
+        rn.Elman(2, 3, 1, dtype=np.float16)
+    with pytest.raises(TypeError, match="dtype"):
+        rn.Elman(2, 3, 1, dtype=int)
+    with pytest.raises(ValueError, match="nonlinearity"):
+        rn.Elman(2, 3, 1, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="n_hidden"):
+        rn.Elman(2, 0, 1)
+    with pytest.raises(TypeError, match="n_in"):
+        rn.Elman(2.5, 3, 1)
+    with pytest.raises(ValueError, match="recurrent_init"):
+        rn.Elman(2, 3, 1, recurrent_init="xavier")
+    with pytest.raises(ValueError, match="spectral_radius"):
+        rn.Elman(2, 3, 1, spectral_radius=np.nan)
+    with pytest.raises(ValueError, match="cell"):
+        rn.RNN("transformer", 2, 3, 1)
+    with pytest.raises(ValueError, match="unknown parameter block"):
+        rn.Elman(2, 3, 1).freeze("W_ih")
+
+
+def test_vjp_and_stream_errors(net):
+    with pytest.raises(ValueError, match="dh"):
+        net.vjp(x0, np.zeros((T, B, H + 1)))
+    with pytest.raises(ValueError, match="k1"):
+        next(rn.tbptt(net, x0, y0, k1=4, k2=2))
+    # k1 > 2 T: no window runs before the second chunk is checked.
+    with pytest.raises(ValueError, match="targets ended"):
+        list(rn.tbptt(net, [x0, x0], [y0], k1=20, k2=20))
+    with pytest.raises(ValueError, match="batch size"):
+        list(rn.tbptt(net, [x0, x0[:, :1]], [y0, y0[:, :1]], k1=20, k2=20))
+    with pytest.raises(ValueError, match="empty"):
+        list(rn.tbptt(net, [], [], k1=2, k2=2))
+
+
+def test_non_contiguous_and_float32_inputs_are_converted(monkeypatch):
+    monkeypatch.undo()  # kernels may run here
+    net = rn.Elman(N_IN, H, N_OUT, seed=0)
+    wide = np.random.default_rng(0).normal(size=(T, B, 2 * N_IN))
+    x = wide[:, :, ::2]
+    assert not x.flags.c_contiguous
+    np.testing.assert_array_equal(net.forward(x).h, net.forward(np.ascontiguousarray(x)).h)
+    np.testing.assert_array_equal(net.forward(x.astype(np.float32)).h, net.forward(x.astype(np.float32).astype(float)).h)
+    np.testing.assert_array_equal(net.forward(x.tolist()).h, net.forward(x).h)
