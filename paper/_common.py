@@ -1,0 +1,24 @@
+"""Paths and scales shared by the figure scripts."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+FIGURES = Path(__file__).resolve().parent / "figures"
+
+#: Problem sizes per scale: "default" runs in about a minute on 2 cores,
+#: "paper" is what the paper's figures use.
+SCALES = {
+    "default": dict(n_hidden=64, n_steps=200, n_batch=16, n_seeds=4, bias_steps=100, bias_hidden=32),
+    "paper": dict(n_hidden=256, n_steps=1000, n_batch=64, n_seeds=16, bias_steps=400, bias_hidden=128),
+}
+
+
+def save(fig, name):
+    """Write ``fig`` to paper/figures/<name>.png and return the path."""
+    FIGURES.mkdir(exist_ok=True)
+    path = FIGURES / f"{name}.png"
+    fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"Software": None})
+    return path

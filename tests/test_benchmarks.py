@@ -1,0 +1,22 @@
+"""Every asv benchmark still runs (at its smallest parameters), so the suite cannot rot."""
+
+import inspect
+import pytest
+
+from benchmarks import bench_elman
+
+CLASSES = [c for _, c in inspect.getmembers(bench_elman, inspect.isclass) if c.__module__ == bench_elman.__name__]
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_benchmark_methods_run(cls):
+    bench = cls()
+    smallest = [p[0] for p in getattr(cls, "params", ())]  # each grid starts at its smallest value
+    if hasattr(bench, "setup"):
+        bench.setup(*smallest)
+    methods = [m for m in dir(bench) if m.startswith(("time_", "peakmem_", "timeraw_"))]
+    assert methods
+    for name in methods:
+        result = getattr(bench, name)(*smallest)
+        if name.startswith("timeraw_"):
+            compile(result, name, "exec")  # the snippet asv will run is valid Python
