@@ -40,18 +40,24 @@ def main(scale="default"):
     # The target needs DELAY + 1 steps of backpropagation: include both sides of it.
     horizons = np.unique(np.r_[np.geomspace(1, n_steps, 12).astype(int), DELAY, DELAY + 1])
     fig, (ax_cos, ax_err) = plt.subplots(1, 2, figsize=(9, 3.4))
-    for rho, color in zip(RHOS, ("tab:blue", "black", "tab:red")):
-        runs = [bias_against_horizon(rho, horizons, n_hidden, n_steps, s["n_batch"], seed)
-                for seed in range(s["n_seeds"])]  # fmt: skip
-        ax_cos.semilogx(horizons, np.median([r[0] for r in runs], axis=0), "o-", ms=3, color=color, label=f"rho = {rho}")
+    for rho, color in zip(RHOS, ("tab:blue", "black", "tab:red"), strict=True):
+        runs = [
+            bias_against_horizon(rho, horizons, n_hidden, n_steps, s["n_batch"], seed) for seed in range(s["n_seeds"])
+        ]
+        ax_cos.semilogx(
+            horizons, np.median([r[0] for r in runs], axis=0), "o-", ms=3, color=color, label=f"rho = {rho}"
+        )
         ax_err.loglog(horizons, np.median([r[1] for r in runs], axis=0), "o-", ms=3, color=color)
     ax_err.axvline(DELAY, color="grey", lw=0.8, ls=":")
     ax_cos.axvline(DELAY, color="grey", lw=0.8, ls=":")
     ax_cos.set(xlabel="horizon K", ylabel="cosine(g_K, g)")
     ax_err.set(xlabel="horizon K", ylabel="||g_K - g|| / ||g||")
     ax_cos.legend(frameon=False)
-    fig.suptitle(f"Fixed-horizon truncation bias (tanh, H = {n_hidden}, T = {n_steps}, target delay {DELAY}, "
-                 f"median of {s['n_seeds']} nets)", fontsize=9)  # fmt: skip
+    fig.suptitle(
+        f"Fixed-horizon truncation bias (tanh, H = {n_hidden}, T = {n_steps}, target delay {DELAY}, "
+        f"median of {s['n_seeds']} nets)",
+        fontsize=9,
+    )
     fig.tight_layout()
     return save(fig, "truncation_bias")
 

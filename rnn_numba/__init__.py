@@ -8,8 +8,18 @@ from .unroll import Trajectory
 from .warmup import warmup
 
 __all__ = [
-    "RNN", "Elman", "Gradient", "Trajectory", "Window", "GradCheck",
-    "tbptt", "check_grad", "central_differences", "warmup",
-    "full_schedule", "horizon_schedule", "tbptt_schedule",
-]  # fmt: skip
+    "RNN",
+    "Elman",
+    "Gradient",
+    "Trajectory",
+    "Window",
+    "GradCheck",
+    "tbptt",
+    "check_grad",
+    "central_differences",
+    "warmup",
+    "full_schedule",
+    "horizon_schedule",
+    "tbptt_schedule",
+]
 __version__ = "0.1.0"

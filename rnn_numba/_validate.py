@@ -75,8 +75,7 @@ def float_array(name, value, dtype, shape):
         )
     if value.dtype == np.float16:
         raise TypeError(
-            f"{name} is float16, which rnn_numba does not compute in; "
-            f"convert it with {name}.astype(np.{wanted})"
+            f"{name} is float16, which rnn_numba does not compute in; convert it with {name}.astype(np.{wanted})"
         )
     if kind != "f":
         raise TypeError(f"{name} must be a real floating-point array, got dtype {value.dtype}")
@@ -92,11 +91,9 @@ def check_shape(name, value, shape):
     expected = "(" + ", ".join(str(s) for s in shape) + ")"
     if value.ndim != len(shape):
         raise ValueError(f"{name} must have shape {expected}, got an array of shape {value.shape}")
-    for axis, (got, want) in enumerate(zip(value.shape, shape)):
+    for axis, (got, want) in enumerate(zip(value.shape, shape, strict=True)):
         if isinstance(want, (int, np.integer)) and got != want:
-            raise ValueError(
-                f"{name} must have shape {expected}, got {value.shape} (axis {axis} is {got}, not {want})"
-            )
+            raise ValueError(f"{name} must have shape {expected}, got {value.shape} (axis {axis} is {got}, not {want})")
 
 
 def int_array(name, value, shape):
@@ -130,7 +127,9 @@ def sequence_batch(x, n_in, dtype, h0=None, lengths=None):
                     f"batch-first (B, T, n_in); rnn_numba is time-major, pass x.transpose(1, 0, 2)"
                 )
     if n_steps == 0 or n_batch == 0:
-        raise ValueError(f"x must hold at least one step and one sequence, got shape {x.shape} (T={n_steps}, B={n_batch})")
+        raise ValueError(
+            f"x must hold at least one step and one sequence, got shape {x.shape} (T={n_steps}, B={n_batch})"
+        )
     x = float_array("x", x, dtype, ("T", "B", n_in))
     if lengths is None:
         lengths = np.full(n_batch, n_steps, dtype=np.int64)

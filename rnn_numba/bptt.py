@@ -59,9 +59,7 @@ def _add_sq_norms(dh, out):
 
 
 @jit_kernel
-def _backward_kernel(
-    kind, nonlinearity, segments, dh_loss, w_hh_t, lengths, h, c, cache, d_a, d_r, dh0, dc0, sq_norms
-):
+def _backward_kernel(kind, nonlinearity, segments, dh_loss, w_hh_t, lengths, h, c, cache, d_a, d_r, dh0, dc0, sq_norms):
     """Run the backward recursion of every segment, accumulating deltas.
 
     Parameters
@@ -104,9 +102,7 @@ def _backward_kernel(
                 dh += dh_loss[t]
             if record:
                 _add_sq_norms(dh, sq_norms[t + 1])
-            cells.backward_step(
-                kind, nonlinearity, dh, dc, h[t], h[t + 1], c[t], c[t + 1], cache[t], da, dr, dc_prev
-            )
+            cells.backward_step(kind, nonlinearity, dh, dc, h[t], h[t + 1], c[t], c[t + 1], cache[t], da, dr, dc_prev)
             # dL/dh_{t-1} = dL/dr_t @ W_hh.T
             np.dot(dr if separate else da, w_hh_t, dh_prev)
             for b in range(n_batch):
@@ -163,10 +159,21 @@ def backprop(model, theta, x, traj, dh_loss, segments, record_norms=False):
     dc0 = np.zeros((n_batch, c.shape[2]), dtype=dtype)
     sq_norms = np.zeros((n_steps + 1 if record_norms else 0, n_batch), dtype=dtype)
     _backward_kernel(
-        model.kind, model.nonlinearity_code, segments, dh_loss,
-        np.ascontiguousarray(p["W_hh"].T), traj.lengths, traj.h, c, traj.cache,
-        d_a, d_r, dh0, dc0, sq_norms,
-    )  # fmt: skip
+        model.kind,
+        model.nonlinearity_code,
+        segments,
+        dh_loss,
+        np.ascontiguousarray(p["W_hh"].T),
+        traj.lengths,
+        traj.h,
+        c,
+        traj.cache,
+        d_a,
+        d_r,
+        dh0,
+        dc0,
+        sq_norms,
+    )
     d_a2 = d_a.reshape(-1, width)
     d_r2 = d_r.reshape(-1, width) if cell.SEPARATE_RECURRENT_DELTA else d_a2
     grads = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import bptt, losses
+from . import losses
 from .unroll import unroll
 
 
@@ -51,7 +51,9 @@ class GradCheck:
         return self.max_error <= self.tolerance
 
     def __str__(self):
-        rows = [f"  {name:6s} rel. error {err:.2e} over {self.n_checked[name]} coords" for name, err in self.errors.items()]
+        rows = [
+            f"  {name:6s} rel. error {err:.2e} over {self.n_checked[name]} coords" for name, err in self.errors.items()
+        ]
         verdict = "passed" if self.passed else "FAILED"
         return f"gradient check {verdict} (tolerance {self.tolerance:.0e}):\n" + "\n".join(rows)
 
@@ -90,8 +92,24 @@ def central_differences(fun, theta, coords, eps):
     return out
 
 
-def check_grad(model, x, target, *, loss="mse", weights=None, lengths=None, h0=None, reduction="mean",
-               horizon=None, tbptt=None, eps=1e-4, max_coords=None, seed=0, tolerance=1e-6, floor_ratio=1e-3):  # fmt: skip
+def check_grad(
+    model,
+    x,
+    target,
+    *,
+    loss="mse",
+    weights=None,
+    lengths=None,
+    h0=None,
+    reduction="mean",
+    horizon=None,
+    tbptt=None,
+    eps=1e-4,
+    max_coords=None,
+    seed=0,
+    tolerance=1e-6,
+    floor_ratio=1e-3,
+):
     """Compare the model's gradient with central finite differences, per block.
 
     The check runs in float64 (a float32 model is converted). Arguments
@@ -123,8 +141,9 @@ def check_grad(model, x, target, *, loss="mse", weights=None, lengths=None, h0=N
     """
     model = model.astype(np.float64)
     theta0 = model.theta.copy()
-    result = model.backward(x, target, loss=loss, weights=weights, lengths=lengths, h0=h0,
-                            reduction=reduction, horizon=horizon, tbptt=tbptt)  # fmt: skip
+    result = model.backward(
+        x, target, loss=loss, weights=weights, lengths=lengths, h0=h0, reduction=reduction, horizon=horizon, tbptt=tbptt
+    )
     # The validated arrays, and the weights with the reduction folded in.
     theta0, xv, lengths, h0v, tv, wv = model._loss_inputs(x, target, loss, weights, lengths, h0, reduction, None)
     total = wv.sum()

@@ -82,8 +82,19 @@ class RNN:
     ``W_xh`` is the transpose of PyTorch's ``weight_ih_l0``.
     """
 
-    def __init__(self, cell, n_in, n_hidden, n_out, *, nonlinearity="tanh", dtype=np.float64,
-                 seed=None, recurrent_init="uniform", spectral_radius=None):  # fmt: skip
+    def __init__(
+        self,
+        cell,
+        n_in,
+        n_hidden,
+        n_out,
+        *,
+        nonlinearity="tanh",
+        dtype=np.float64,
+        seed=None,
+        recurrent_init="uniform",
+        spectral_radius=None,
+    ):
         if cell not in cells.KINDS:
             raise ValueError(f"cell must be one of {tuple(cells.KINDS)}, got {cell!r}")
         self.kind = cells.KINDS[cell]
@@ -107,6 +118,7 @@ class RNN:
     # ------------------------------------------------------------------ parameters
     @property
     def theta(self):
+        """ndarray, shape (n_params,): all parameters; assignment copies into place."""
         return self._theta
 
     @theta.setter
@@ -133,7 +145,7 @@ class RNN:
             raise ValueError(f"recurrent_init must be one of {inits}, got {recurrent_init!r}")
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(self.n_hidden)
-        for name, view in self.params.items():
+        for view in self.params.values():
             view[...] = params.uniform(rng, view.shape, bound)
         if recurrent_init == "orthogonal":
             self.params["W_hh"][...] = params.orthogonal(rng, self.n_hidden)
@@ -182,8 +194,10 @@ class RNN:
         return theta
 
     def __repr__(self):
-        return (f"{type(self).__name__}(cell={self.cell.NAME!r}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
-                f"n_out={self.n_out}, nonlinearity={self.nonlinearity!r}, dtype={np.dtype(self.dtype).name})")  # fmt: skip
+        return (
+            f"{type(self).__name__}(cell={self.cell.NAME!r}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
+            f"n_out={self.n_out}, nonlinearity={self.nonlinearity!r}, dtype={np.dtype(self.dtype).name})"
+        )
 
     # ------------------------------------------------------------------ forward
     def forward(self, x, h0=None, lengths=None, *, theta=None):
@@ -234,8 +248,21 @@ class RNN:
         return losses.loss_and_dy(loss, traj.y, target, weights, reduction)[0]
 
     # ------------------------------------------------------------------ backward
-    def backward(self, x, target, *, loss="mse", weights=None, lengths=None, h0=None, reduction="mean",
-                 horizon=None, tbptt=None, grad_norms=False, theta=None):  # fmt: skip
+    def backward(
+        self,
+        x,
+        target,
+        *,
+        loss="mse",
+        weights=None,
+        lengths=None,
+        h0=None,
+        reduction="mean",
+        horizon=None,
+        tbptt=None,
+        grad_norms=False,
+        theta=None,
+    ):
         """Loss and gradient by full BPTT or one of the truncations.
 
         Parameters

@@ -32,7 +32,7 @@ class ParamLayout:
 
     @property
     def names(self):
-        """list of str: the block names, in storage order."""
+        """List of str: the block names, in storage order."""
         return list(self.shapes)
 
     def views(self, theta):

@@ -135,9 +135,7 @@ def _window(model, buf_x, buf_y, buf_w, buf_h, buf_start, loss_start, stop, k2, 
     lo, hi = start - buf_start, stop - buf_start
     weights = buf_w[lo:hi].copy()
     weights[: loss_start - start] = 0
-    result = model.backward(
-        buf_x[lo:hi], buf_y[lo:hi], loss=loss, weights=weights, h0=buf_h[lo], reduction=reduction
-    )
+    result = model.backward(buf_x[lo:hi], buf_y[lo:hi], loss=loss, weights=weights, h0=buf_h[lo], reduction=reduction)
     # States first computed in this window join the history.
     buf_h[loss_start - buf_start + 1 : hi + 1] = result.h[loss_start - start + 1 :]
     return Window(start, stop, loss_start, result.loss, result.grad, result.dh0, result.h_final)

@@ -47,9 +47,20 @@ def bounded(shape, dtype=np.float64, bound=1.0):
 
 
 @st.composite
-def problems(draw, *, cells=None, dtypes=(np.float64, np.float32), nonlinearities=None,
-             losses=("mse", "cross_entropy"), max_steps=6, max_batch=3, max_side=4,
-             variable_lengths=True, loss_weights=True, initial_state=True):  # fmt: skip
+def problems(
+    draw,
+    *,
+    cells=None,
+    dtypes=(np.float64, np.float32),
+    nonlinearities=None,
+    losses=("mse", "cross_entropy"),
+    max_steps=6,
+    max_batch=3,
+    max_side=4,
+    variable_lengths=True,
+    loss_weights=True,
+    initial_state=True,
+):
     """A random :class:`Problem`: cell, sizes, dtype, loss, lengths, weights, h0.
 
     Parameters
@@ -71,8 +82,9 @@ def problems(draw, *, cells=None, dtypes=(np.float64, np.float32), nonlinearitie
     B = draw(st.integers(1, max_batch), label="B")
     n_in, H = draw(st.integers(1, max_side), label="n_in"), draw(st.integers(1, max_side), label="H")
     n_out = draw(st.integers(2 if loss == "cross_entropy" else 1, max(2, max_side)), label="n_out")
-    model = RNN(cell, n_in, H, n_out, nonlinearity=nonlinearity, dtype=dtype,
-                seed=draw(st.integers(0, 2**32 - 1), label="seed"))  # fmt: skip
+    model = RNN(
+        cell, n_in, H, n_out, nonlinearity=nonlinearity, dtype=dtype, seed=draw(st.integers(0, 2**32 - 1), label="seed")
+    )
     x = draw(bounded((T, B, n_in), dtype), label="x")
     if loss == "mse":
         target = draw(bounded((T, B, n_out), dtype), label="target")

@@ -10,8 +10,8 @@ def warmup(dtypes=(np.float64, np.float32)):
     that the first real call is fast. With a warm cache it takes well under
     a second.
     """
-    from .model import RNN
     from .cells import CELLS
+    from .model import RNN
 
     for dtype in dtypes:
         for cell in CELLS:

@@ -1,6 +1,7 @@
 """Every asv benchmark still runs (at its smallest parameters), so the suite cannot rot."""
 
 import inspect
+
 import pytest
 
 from benchmarks import bench_elman

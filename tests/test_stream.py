@@ -14,7 +14,7 @@ stream_problems = problems(dtypes=[np.float64], variable_lengths=False, max_step
 
 def split(array, cuts):
     """Cut a time-major array into chunks at the given steps."""
-    return [array[a:b] for a, b in zip([0, *cuts], [*cuts, len(array)])]
+    return [array[a:b] for a, b in zip([0, *cuts], [*cuts, len(array)], strict=True)]
 
 
 @given(stream_problems, st.data())
@@ -34,8 +34,14 @@ def test_each_window_matches_finite_differences_with_held_state(problem, data):
         window_weights[: w.loss_start - w.start] = 0
 
         def objective(theta, w=w, window_weights=window_weights):
-            return net.loss(x[w.start : w.stop], target[w.start : w.stop], loss=opts["loss"], weights=window_weights,
-                            h0=held[w.start], theta=theta)  # fmt: skip
+            return net.loss(
+                x[w.start : w.stop],
+                target[w.start : w.stop],
+                loss=opts["loss"],
+                weights=window_weights,
+                h0=held[w.start],
+                theta=theta,
+            )
 
         fd = rn.central_differences(objective, net.theta.copy(), coords, 1e-4)
         np.testing.assert_allclose(w.grad, fd, rtol=1e-6, atol=1e-9)
@@ -68,10 +74,19 @@ def test_chunked_stream_equals_whole_stream(problem, data):
     kw = dict(loss=opts["loss"], h0=opts["h0"])
     weights = opts["weights"]
     whole = list(rn.tbptt(net, x, target, k1, k2, weights=weights, **kw))
-    chunked = list(rn.tbptt(net, split(x, cuts), split(target, cuts),
-                            k1, k2, weights=None if weights is None else split(weights, cuts), **kw))  # fmt: skip
+    chunked = list(
+        rn.tbptt(
+            net,
+            split(x, cuts),
+            split(target, cuts),
+            k1,
+            k2,
+            weights=None if weights is None else split(weights, cuts),
+            **kw,
+        )
+    )
     assert [(w.start, w.stop) for w in chunked] == [(w.start, w.stop) for w in whole]
-    for a, b in zip(chunked, whole):
+    for a, b in zip(chunked, whole, strict=True):
         np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(a.h_final, b.h_final, rtol=1e-12, atol=1e-15)
 

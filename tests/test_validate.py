@@ -41,8 +41,12 @@ CASES = [
     ("Inf in target", dict(target=np.where(y0 > 1, np.inf, y0)), ValueError, ["target", "NaN or Inf"]),
     ("T = 0", dict(x=x0[:0], target=y0[:0]), ValueError, ["x", "T=0"]),
     ("B = 0", dict(x=x0[:, :0], target=y0[:, :0]), ValueError, ["x", "B=0"]),
-    ("batch-first x (h0 tells)", dict(x=x0.transpose(1, 0, 2), h0=np.zeros((T, H))), ValueError,
-     ["x", "batch-first", "transpose"]),
+    (
+        "batch-first x (h0 tells)",
+        dict(x=x0.transpose(1, 0, 2), h0=np.zeros((T, H))),
+        ValueError,
+        ["x", "batch-first", "transpose"],
+    ),
     ("batch-first target", dict(target=y0.transpose(1, 0, 2)), ValueError, ["target", "batch-first"]),
     ("lengths too long", dict(lengths=[T, T + 1, 2]), ValueError, ["lengths", "[1, 5]"]),
     ("lengths zero", dict(lengths=[0, 1, 2]), ValueError, ["lengths"]),
@@ -54,8 +58,12 @@ CASES = [
     ("weights of wrong shape", dict(weights=np.ones((T, B, 1))), ValueError, ["weights"]),
     ("unknown loss", dict(loss="l1"), ValueError, ["loss", "mse"]),
     ("float class targets", dict(loss="cross_entropy", target=np.zeros((T, B))), TypeError, ["targets", "integer"]),
-    ("class out of range", dict(loss="cross_entropy", target=np.full((T, B), N_OUT)), ValueError,
-     ["target", "class 3"]),
+    (
+        "class out of range",
+        dict(loss="cross_entropy", target=np.full((T, B), N_OUT)),
+        ValueError,
+        ["target", "class 3"],
+    ),
     ("k1 > k2", dict(tbptt=(3, 2)), ValueError, ["k1", "k2"]),
     ("k1 < 1", dict(tbptt=(0, 2)), ValueError, ["k1", ">= 1"]),
     ("non-integer k2", dict(tbptt=(1, 2.5)), TypeError, ["k2", "integer"]),
@@ -127,5 +135,7 @@ def test_non_contiguous_and_float32_inputs_are_converted(monkeypatch):
     x = wide[:, :, ::2]
     assert not x.flags.c_contiguous
     np.testing.assert_array_equal(net.forward(x).h, net.forward(np.ascontiguousarray(x)).h)
-    np.testing.assert_array_equal(net.forward(x.astype(np.float32)).h, net.forward(x.astype(np.float32).astype(float)).h)
+    np.testing.assert_array_equal(
+        net.forward(x.astype(np.float32)).h, net.forward(x.astype(np.float32).astype(float)).h
+    )
     np.testing.assert_array_equal(net.forward(x.tolist()).h, net.forward(x).h)

@@ -50,7 +50,7 @@ def forward_step(nonlinearity, a_t, r_t, h_next):
 
 @jit_kernel
 def backward_step(nonlinearity, dh, h_t, da):
-    """da = dh * f'(a_t + r_t), with f' written through h_t = f(.), shape (B, H).
+    """Da = dh * f'(a_t + r_t), with f' written through h_t = f(.), shape (B, H).
 
     tanh' = 1 - h_t**2; relu' = [h_t > 0]; identity' = 1.
     """
