@@ -1,5 +1,6 @@
-"""Paths and scales shared by the figure scripts."""
+"""Paths, scales and the command line shared by the figure scripts."""
 
+import argparse
 from pathlib import Path
 
 import matplotlib
@@ -22,3 +23,10 @@ def save(fig, name):
     path = FIGURES / f"{name}.png"
     fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"Software": None})
     return path
+
+
+def cli(main, doc):
+    """Run a figure script's ``main(scale)`` from the command line (``--scale``)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--scale", choices=SCALES, default="default")
+    print(main(parser.parse_args().scale))

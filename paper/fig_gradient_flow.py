@@ -8,11 +8,9 @@ lambda_1 < 1/gamma (gamma = 1 for tanh) suffices for vanishing gradients,
 lambda_1 > 1/gamma is necessary for exploding ones.
 """
 
-import argparse
-
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import SCALES, save
+from _common import SCALES, cli, save
 
 import rnn_numba as rn
 
@@ -59,6 +57,4 @@ def main(scale="default"):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=SCALES, default="default")
-    print(main(parser.parse_args().scale))
+    cli(main, __doc__)

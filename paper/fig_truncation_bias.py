@@ -6,11 +6,9 @@ the relative error ||g_K - g|| / ||g|| against K, for W_hh = rho Q, on a
 sequence-to-sequence MSE loss whose targets depend on inputs 10 steps back.
 """
 
-import argparse
-
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import SCALES, save
+from _common import SCALES, cli, save
 
 import rnn_numba as rn
 
@@ -63,6 +61,4 @@ def main(scale="default"):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=SCALES, default="default")
-    print(main(parser.parse_args().scale))
+    cli(main, __doc__)

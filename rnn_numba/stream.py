@@ -50,7 +50,7 @@ class Window:
     h_final: np.ndarray
 
 
-def _chunks(stream, name):
+def _chunks(stream):
     """An array is one chunk; anything else is iterated as a sequence of chunks."""
     if stream is None:
         while True:
@@ -94,7 +94,7 @@ def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, 
     ...     net.theta -= 0.01 * w.grad
     """
     k1, k2 = check_k1_k2(k1, k2)
-    xs, ys, ws = _chunks(stream, "stream"), _chunks(targets, "targets"), _chunks(weights, "weights")
+    xs, ys, ws = _chunks(stream), _chunks(targets), _chunks(weights)
     buf_x = buf_y = buf_w = buf_h = None  # history from step `buf_start` on; buf_h has one more row
     buf_start = done = now = 0
     for x in xs:
