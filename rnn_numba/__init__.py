@@ -2,19 +2,25 @@
 
 from .bptt import full_schedule, horizon_schedule, tbptt_schedule
 from .gradcheck import GradCheck, central_differences, check_grad
-from .model import RNN, Elman, Gradient
+from .interop import from_torch, to_torch
+from .model import GRU, LSTM, RNN, Elman, Gradient
 from .stream import Window, tbptt
-from .unroll import Trajectory
+from .unroll import LayerTrajectory, Trajectory
 from .warmup import warmup
 
 __all__ = [
     "RNN",
     "Elman",
+    "LSTM",
+    "GRU",
     "Gradient",
     "Trajectory",
+    "LayerTrajectory",
     "Window",
     "GradCheck",
     "tbptt",
+    "from_torch",
+    "to_torch",
     "check_grad",
     "central_differences",
     "warmup",

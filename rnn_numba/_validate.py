@@ -105,8 +105,14 @@ def int_array(name, value, shape):
     return np.ascontiguousarray(value, dtype=np.int64)
 
 
-def sequence_batch(x, n_in, dtype, h0=None, lengths=None):
-    """Validate the time-major input batch and what goes with it.
+def sequence_batch(x, n_in, dtype, batch_hints=(), lengths=None):
+    """Validate the time-major input batch and its lengths.
+
+    Parameters
+    ----------
+    batch_hints : sequence of (str, int)
+        Batch sizes that other arguments imply (``h0``, ``lengths``), to tell
+        a batch-first ``x`` apart.
 
     Returns
     -------
@@ -117,15 +123,12 @@ def sequence_batch(x, n_in, dtype, h0=None, lengths=None):
     if x.ndim != 3:
         raise ValueError(f"x must be time-major with shape (T, B, n_in) = (T, B, {n_in}), got shape {x.shape}")
     n_steps, n_batch = x.shape[0], x.shape[1]
-    hinted_batch = None
-    for name, value, axis in (("h0", h0, 0), ("lengths", lengths, 0)):
-        if value is not None and np.ndim(value) >= 1:
-            hinted_batch = np.shape(value)[axis]
-            if hinted_batch != n_batch and hinted_batch == n_steps:
-                raise ValueError(
-                    f"x has shape {x.shape} but {name} says the batch size is {hinted_batch}: x looks "
-                    f"batch-first (B, T, n_in); rnn_numba is time-major, pass x.transpose(1, 0, 2)"
-                )
+    for name, hinted_batch in batch_hints:
+        if hinted_batch != n_batch and hinted_batch == n_steps:
+            raise ValueError(
+                f"x has shape {x.shape} but {name} says the batch size is {hinted_batch}: x looks "
+                f"batch-first (B, T, n_in); rnn_numba is time-major, pass x.transpose(1, 0, 2)"
+            )
     if n_steps == 0 or n_batch == 0:
         raise ValueError(
             f"x must hold at least one step and one sequence, got shape {x.shape} (T={n_steps}, B={n_batch})"
@@ -142,11 +145,11 @@ def sequence_batch(x, n_in, dtype, h0=None, lengths=None):
     return x, lengths
 
 
-def initial_state(h0, n_batch, n_hidden, dtype):
-    """h0 as a (B, H) array, zeros when None."""
-    if h0 is None:
-        return np.zeros((n_batch, n_hidden), dtype=dtype)
-    return float_array("h0", h0, dtype, (n_batch, n_hidden))
+def initial_state(name, state, shape, dtype):
+    """An initial state of the given shape, zeros when None."""
+    if state is None:
+        return np.zeros(shape, dtype=dtype)
+    return float_array(name, state, dtype, shape)
 
 
 def targets(loss, target, n_steps, n_batch, n_out, dtype):

@@ -59,26 +59,32 @@ def _add_sq_norms(dh, out):
 
 
 @jit_kernel
-def _backward_kernel(kind, nonlinearity, segments, dh_loss, w_hh_t, lengths, h, c, cache, d_a, d_r, dh0, dc0, sq_norms):
+def _backward_kernel(
+    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, lengths, h, c, cache, d_a, d_r, dh0, dc0, sq_norms
+):
     """Run the backward recursion of every segment, accumulating deltas.
 
     Parameters
     ----------
+    direct : bool
+        The cell has a path from h_{t-1} to h_t that bypasses W_hh.
     segments : ndarray of int64, shape (S, 3)
         Rows ``(start, stop, inject_from)``.
     dh_loss : ndarray, shape (T, B, H)
-        dL/dh_{t+1} coming directly from the loss at step t.
+        dL/dh_{t+1} coming directly from the loss (or the layer above) at step t.
+    dc_end : ndarray, shape (B, H) (or (B, 0) without a cell state)
+        dL/dc_T from outside, the starting dc of a segment that ends at T.
     w_hh_t : ndarray, shape (G*H, H)
         W_hh transposed, C-contiguous.
     lengths : ndarray of int64, shape (B,)
     h, c : ndarray, shape (T + 1, B, H) (c: (T + 1, B, 0) without a cell state)
     cache : ndarray, shape (T, B, CACHE_WIDTH * H)
     d_a : ndarray, shape (T, B, G*H)
-        Zeroed on entry; receives sum over segments of dL/da_t.
+        Receives (adds) the sum over segments of dL/da_t.
     d_r : ndarray, shape (T, B, G*H), or (0, B, G*H)
         Same for dL/dr_t, for cells with a separate recurrent delta.
     dh0, dc0 : ndarray, shape (B, H) (dc0: (B, 0) without a cell state)
-        Zeroed on entry; receive dL/dh_0 (and dL/dc_0) from segments with start 0.
+        Receive (add) dL/dh_0 (and dL/dc_0) from segments with start 0.
     sq_norms : ndarray, shape (T + 1, B), or (0, B)
         If not empty, receives ||dL/dh_t||^2 (meaningful for full BPTT).
     """
@@ -88,6 +94,7 @@ def _backward_kernel(kind, nonlinearity, segments, dh_loss, w_hh_t, lengths, h, 
     record = sq_norms.shape[0] > 0
     dh = np.empty((n_batch, n_hidden), dtype=h.dtype)
     dh_prev = np.empty((n_batch, n_hidden), dtype=h.dtype)
+    dh_direct = np.empty((n_batch, n_hidden if direct else 0), dtype=h.dtype)
     dc = np.empty((n_batch, c.shape[2]), dtype=h.dtype)
     dc_prev = np.empty((n_batch, c.shape[2]), dtype=h.dtype)
     da = np.empty((n_batch, width), dtype=h.dtype)
@@ -97,14 +104,18 @@ def _backward_kernel(kind, nonlinearity, segments, dh_loss, w_hh_t, lengths, h, 
         start, stop, inject_from = segments[s, 0], segments[s, 1], segments[s, 2]
         dh[:] = zero
         dc[:] = zero
+        if stop == h.shape[0] - 1:
+            dc += dc_end
         for t in range(stop - 1, start - 1, -1):
             if t >= inject_from:
                 dh += dh_loss[t]
             if record:
                 _add_sq_norms(dh, sq_norms[t + 1])
-            cells.backward_step(kind, nonlinearity, dh, dc, h[t], h[t + 1], c[t], c[t + 1], cache[t], da, dr, dc_prev)
-            # dL/dh_{t-1} = dL/dr_t @ W_hh.T
+            cells.backward_step(kind, nonlinearity, dh, dc, h[t], h[t + 1], c[t], cache[t], da, dr, dc_prev, dh_direct)
+            # dL/dh_{t-1} = dL/dr_t @ W_hh.T (+ the cell's direct path)
             np.dot(dr if separate else da, w_hh_t, dh_prev)
+            if direct:
+                dh_prev += dh_direct
             for b in range(n_batch):
                 if t >= lengths[b]:  # padded step: h_{t+1} = h_t, the message passes unchanged
                     da[b] = zero
@@ -124,8 +135,20 @@ def _backward_kernel(kind, nonlinearity, segments, dh_loss, w_hh_t, lengths, h, 
                 _add_sq_norms(dh, sq_norms[0])
 
 
-def backprop(model, theta, x, traj, dh_loss, segments, record_norms=False):
-    """Gradients of the recurrent blocks, by the given schedule (validated inputs).
+def _segments_overlap(segments):
+    """Whether two segments share a step (then each needs its own pass through the layers)."""
+    order = np.argsort(segments[:, 0])
+    return bool(np.any(segments[order[1:], 0] < segments[order[:-1], 1]))
+
+
+def backprop(model, theta, x, traj, dh_top, segments, record_norms=False, dh_final=None, dc_final=None):
+    """Gradients of every layer's blocks, by the given schedule (validated inputs).
+
+    Layers are backpropagated top to bottom; a layer's dL/da_t @ W_xh.T is
+    the loss gradient injected into the layer below. With several layers and
+    overlapping segments (TBPTT with k1 < k2, fixed horizon K > 1), each
+    segment is carried down the stack on its own, because the layer below
+    must hold each segment's start state fixed separately.
 
     Parameters
     ----------
@@ -134,51 +157,96 @@ def backprop(model, theta, x, traj, dh_loss, segments, record_norms=False):
     x : ndarray, shape (T, B, n_in)
     traj : Trajectory
         The forward pass of ``x`` under ``theta``.
-    dh_loss : ndarray, shape (T, B, H)
-        dL/dh_{t+1} from the loss at step t (before any backpropagation).
+    dh_top : ndarray, shape (T, B, H)
+        dL/dh_{t+1} of the top layer from the loss at step t.
     segments : ndarray of int64, shape (S, 3)
     record_norms : bool
-        Also return ||dL/dh_t|| for t = 0..T, shape (T + 1, B).
+        Also return ||dL/dh_t|| for every layer and t = 0..T.
+    dh_final, dc_final : ndarray, shape (L, B, H), optional
+        dL/dh_T and dL/dc_T of every layer from outside (chaining a later
+        segment's dL/dh_0 back into this one).
 
     Returns
     -------
-    grads : dict of ndarray
-        dL/dW_xh, dL/dW_hh, dL/db_h (the cell's blocks).
-    dh0 : ndarray, shape (B, H)
-    dh_norms : ndarray, shape (T + 1, B), or None
+    grads : list of dict of ndarray
+        Per layer, the gradient of each of the layer's blocks.
+    dh0, dc0 : ndarray, shape (L, B, H); ``dc0`` None without cell state
+    dh_norms : ndarray, shape (L, T + 1, B), or None
     """
-    p = model.layout.views(theta)
-    cell = model.cell
+    cell, dtype = model.cell, model.dtype
     n_steps, n_batch, _ = x.shape
-    n_hidden, dtype = model.n_hidden, model.dtype
+    n_hidden, n_layers = model.n_hidden, model.num_layers
     width = cell.N_GATES * n_hidden
-    d_a = np.zeros((n_steps, n_batch, width), dtype=dtype)
-    d_r = np.zeros((n_steps if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype=dtype)
-    dh0 = np.zeros((n_batch, n_hidden), dtype=dtype)
-    c = traj.c if traj.c is not None else np.zeros((n_steps + 1, n_batch, 0), dtype=dtype)
-    dc0 = np.zeros((n_batch, c.shape[2]), dtype=dtype)
-    sq_norms = np.zeros((n_steps + 1 if record_norms else 0, n_batch), dtype=dtype)
-    _backward_kernel(
-        model.kind,
-        model.nonlinearity_code,
-        segments,
-        dh_loss,
-        np.ascontiguousarray(p["W_hh"].T),
-        traj.lengths,
-        traj.h,
-        c,
-        traj.cache,
-        d_a,
-        d_r,
-        dh0,
-        dc0,
-        sq_norms,
-    )
-    d_a2 = d_a.reshape(-1, width)
-    d_r2 = d_r.reshape(-1, width) if cell.SEPARATE_RECURRENT_DELTA else d_a2
-    grads = {
-        "W_xh": x.reshape(-1, model.n_in).T @ d_a2,
-        "W_hh": traj.h[:-1].reshape(-1, n_hidden).T @ d_r2,
-        "b_h": d_a2.sum(axis=0),
-    }
-    return grads, dh0, (np.sqrt(sq_norms) if record_norms else None)
+    params = model.layer_views(theta)
+    w_hh_t = [np.ascontiguousarray(p["W_hh"].T) for p in params]
+    d_a = np.zeros((n_layers, n_steps, n_batch, width), dtype=dtype)
+    d_r = np.zeros((n_layers, n_steps if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype=dtype)
+    c_width = n_hidden if cell.HAS_CELL_STATE else 0
+    dh0 = np.zeros((n_layers, n_batch, n_hidden), dtype=dtype)
+    dc0 = np.zeros((n_layers, n_batch, c_width), dtype=dtype)
+    sq_norms = np.zeros((n_layers, n_steps + 1 if record_norms else 0, n_batch), dtype=dtype)
+    empty_c = np.zeros((n_steps + 1, n_batch, 0), dtype=dtype)
+    no_dc = np.zeros((n_batch, c_width), dtype=dtype)
+    if dh_final is not None:
+        dh_top = dh_top.copy()
+        dh_top[-1] += dh_final[-1]
+
+    if n_layers == 1 or not _segments_overlap(segments):
+        groups = [segments]
+    else:
+        groups = [segments[i : i + 1] for i in range(len(segments))]
+    for group in groups:
+        lo, hi = int(group[:, 0].min()), int(group[:, 1].max())
+        local = group - lo
+        inject = dh_top[lo:hi]
+        seg_lengths = np.clip(traj.lengths - lo, 0, hi - lo)
+        for k in reversed(range(n_layers)):
+            layer = traj.layers[k]
+            c = layer.c if layer.c is not None else empty_c
+            # The bottom layer accumulates in place; upper layers keep their
+            # own deltas to pass down before adding them.
+            own = k > 0 and len(groups) > 1
+            seg_d_a = np.zeros((hi - lo, n_batch, width), dtype=dtype) if own else d_a[k, lo:hi]
+            seg_d_r = d_r[k, lo:hi]
+            if own and cell.SEPARATE_RECURRENT_DELTA:
+                seg_d_r = np.zeros_like(seg_d_a)
+            seg_dh0 = np.zeros((n_batch, n_hidden), dtype=dtype)
+            seg_dc0 = np.zeros((n_batch, c_width), dtype=dtype)
+            dc_end = dc_final[k] if dc_final is not None and hi == n_steps else no_dc
+            _backward_kernel(
+                model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, local, inject, dc_end, w_hh_t[k],
+                seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1], layer.cache[lo:hi],
+                seg_d_a, seg_d_r, seg_dh0, seg_dc0, sq_norms[k],
+            )  # fmt: skip
+            if own:
+                d_a[k, lo:hi] += seg_d_a
+                if cell.SEPARATE_RECURRENT_DELTA:
+                    d_r[k, lo:hi] += seg_d_r
+            if lo == 0:
+                dh0[k] += seg_dh0
+                dc0[k] += seg_dc0
+            if k > 0:
+                # The layer below sees this layer's input gradient at every step of the segment.
+                inject = (seg_d_a.reshape(-1, width) @ params[k]["W_xh"].T).reshape(hi - lo, n_batch, n_hidden)
+                if dh_final is not None and hi == n_steps:
+                    inject[-1] += dh_final[k - 1]
+                local = local.copy()
+                local[:, 2] = local[:, 0]
+
+    grads = []
+    for k, p in enumerate(params):
+        inputs = x if k == 0 else traj.layers[k - 1].h[1:]
+        d_a2 = d_a[k].reshape(-1, width)
+        d_r2 = d_r[k].reshape(-1, width) if cell.SEPARATE_RECURRENT_DELTA else d_a2
+        g = {
+            "W_xh": inputs.reshape(-1, inputs.shape[2]).T @ d_a2,
+            "W_hh": traj.layers[k].h[:-1].reshape(-1, n_hidden).T @ d_r2,
+        }
+        if "b_h" in p:
+            g["b_h"] = d_a2.sum(axis=0)
+        if cell.RECURRENT_BIAS and cell.RECURRENT_BIAS[0] in p:
+            gate = cell.RECURRENT_BIAS[1]
+            g[cell.RECURRENT_BIAS[0]] = d_r2[:, gate * n_hidden : (gate + 1) * n_hidden].sum(axis=0)
+        grads.append(g)
+    norms = np.sqrt(sq_norms) if record_norms else None
+    return grads, dh0, (dc0 if cell.HAS_CELL_STATE else None), norms

@@ -101,6 +101,7 @@ def check_grad(
     weights=None,
     lengths=None,
     h0=None,
+    c0=None,
     reduction="mean",
     horizon=None,
     tbptt=None,
@@ -140,17 +141,19 @@ def check_grad(
     >>> assert report.passed, report
     """
     model = model.astype(np.float64)
-    theta0 = model.theta.copy()
     result = model.backward(
-        x, target, loss=loss, weights=weights, lengths=lengths, h0=h0, reduction=reduction, horizon=horizon, tbptt=tbptt
-    )
+        x, target, loss=loss, weights=weights, lengths=lengths, h0=h0, c0=c0,
+        reduction=reduction, horizon=horizon, tbptt=tbptt,
+    )  # fmt: skip
     # The validated arrays, and the weights with the reduction folded in.
-    theta0, xv, lengths, h0v, tv, wv = model._loss_inputs(x, target, loss, weights, lengths, h0, reduction, None)
+    theta0, xv, h0v, c0v, lengths, tv, wv = model._loss_inputs(
+        x, target, loss, weights, lengths, h0, c0, reduction, None
+    )
     total = wv.sum()
     if reduction == "mean":
         wv = wv / total if total > 0 else wv * 0
     segments = model._schedule(xv.shape[0], horizon, tbptt)
-    held = unroll(model, theta0, xv, h0v, lengths).h  # incoming states, held fixed
+    held = unroll(model, theta0, xv, h0v, c0v, lengths)  # incoming states, held fixed
 
     def objective(theta):
         value = 0.0
@@ -158,7 +161,7 @@ def check_grad(
             seg_weights = wv[start:stop].copy()
             seg_weights[: inject_from - start] = 0
             seg_lengths = np.clip(lengths - start, 0, stop - start)
-            traj = unroll(model, theta, xv[start:stop], held[start], seg_lengths)
+            traj = unroll(model, theta, xv[start:stop], *held.state_at(start), seg_lengths)
             value += losses.loss_and_dy(loss, traj.y, tv[start:stop], seg_weights, "sum")[0]
         return value
 

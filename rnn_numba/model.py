@@ -1,4 +1,4 @@
-"""Recurrent network models: a cell, a linear readout and one flat parameter vector.
+"""Recurrent network models: a cell, stacked layers, a linear readout, one flat parameter vector.
 
 The public layer: it validates and converts the caller's arrays, allocates
 outputs, and calls the drivers in :mod:`rnn_numba.unroll` and
@@ -11,58 +11,86 @@ import numpy as np
 
 from . import _validate as check
 from . import bptt, cells, losses, params
-from .unroll import unroll
+from .unroll import Trajectory, unroll
 
 
 @dataclass
 class Gradient:
-    """The result of :meth:`RNN.backward`.
+    """The result of :meth:`RNN.backward` and :meth:`RNN.vjp`.
+
+    States are shaped (B, H) for a one-layer model and (L, B, H) for L layers.
 
     Attributes
     ----------
-    loss : float
+    loss : float or None
+        The loss (None for :meth:`RNN.vjp`, whose loss is the caller's).
     grad : ndarray, shape (n_params,)
         dL/dtheta in the layout of ``model.theta``; zero on frozen blocks.
-    dh0 : ndarray, shape (B, H)
+    dh0 : ndarray
         dL/dh_0 under the same schedule (for chaining segments).
-    h_final : ndarray, shape (B, H)
-        Each sequence's last valid state, to continue the sequence from.
-    h : ndarray, shape (T + 1, B, H)
-        The states h_0 .. h_T of the forward pass.
-    y : ndarray, shape (T, B, n_out)
-        The readouts.
-    dh_norms : ndarray, shape (T + 1, B), or None
+    dc0 : ndarray or None
+        dL/dc_0 for cells with a cell state (LSTM).
+    trajectory : Trajectory
+        The forward pass: ``trajectory.layers[k].h`` and ``.c`` for every layer.
+    dh_norms : ndarray, shape (T + 1, B) or (L, T + 1, B), or None
         ||dL/dh_t|| for t = 0..T, if requested (full BPTT only).
     """
 
     loss: float
     grad: np.ndarray
     dh0: np.ndarray
-    h_final: np.ndarray
-    h: np.ndarray
-    y: np.ndarray
+    dc0: np.ndarray
+    trajectory: Trajectory
     dh_norms: np.ndarray = None
+
+    @property
+    def h(self):
+        """ndarray, shape (T + 1, B, H): the top layer's states h_0 .. h_T."""
+        return self.trajectory.h
+
+    @property
+    def y(self):
+        """ndarray, shape (T, B, n_out): the readouts."""
+        return self.trajectory.y
+
+    @property
+    def h_final(self):
+        """Each sequence's last valid state, to continue the sequence from."""
+        return self.trajectory.h_final
+
+    @property
+    def c_final(self):
+        """The last valid cell state (LSTM), or None."""
+        return self.trajectory.c_final
 
 
 class RNN:
-    """A single-layer recurrent network with a linear readout.
+    """A recurrent network: stacked layers of one cell type and a linear readout.
 
     Parameters
     ----------
-    cell : str
-        The cell: ``"elman"``.
+    cell : {"elman", "lstm", "gru"}
+        The cell; see :mod:`rnn_numba.cells` for each one's equations.
     n_in, n_hidden, n_out : int
         Input, state and readout sizes.
+    num_layers : int
+        Stacked layers; layer k > 0 takes layer k - 1's states as its input.
+    bias : bool
+        Whether the cells have biases (the readout always has ``b_y``).
     nonlinearity : {"tanh", "relu", "identity"}
-        The Elman cell's f; "identity" gives a linear RNN.
+        The Elman cell's f ("identity" gives a linear RNN); gated cells take "tanh".
     dtype : np.float32 or np.float64
     seed : int or None
         Seeds the initialisation.
     recurrent_init : {"uniform", "orthogonal", "identity"}
-        W_hh initialiser: PyTorch's U(-1/sqrt(H), 1/sqrt(H)), a random
-        orthogonal matrix, or the identity (IRNN, Le et al. 2015).
+        Initialiser of each H x H gate block of W_hh: PyTorch's
+        U(-1/sqrt(H), 1/sqrt(H)), a random orthogonal matrix, or the identity
+        (IRNN, Le et al. 2015).
     spectral_radius : float or None
-        If given, W_hh is rescaled to this spectral radius after initialisation.
+        If given, each gate block of W_hh is rescaled to this spectral radius.
+    forget_bias : float
+        Initial forget-gate bias of an LSTM (Jozefowicz et al. 2015); ignored
+        by other cells.
 
     Attributes
     ----------
@@ -70,8 +98,10 @@ class RNN:
         All parameters, contiguous. Update it in place (``net.theta -= lr * grad``)
         or assign to it (``net.theta = new``, copied in).
     params : dict of ndarray
-        Named views of ``theta``: the cell's blocks (Elman: ``W_xh`` (n_in, H),
-        ``W_hh`` (H, H), ``b_h`` (H,)) then ``W_hy`` (H, n_out), ``b_y`` (n_out,).
+        Named views of ``theta``. Layer 0's blocks are ``W_xh`` (n_in, G*H),
+        ``W_hh`` (H, G*H), ``b_h`` (G*H,) (and a GRU's ``b_hn`` (H,)); layer
+        k > 0's carry the suffix ``_l{k}``; then ``W_hy`` (H, n_out), ``b_y``
+        (n_out,). G is 1, 4, 3 for Elman, LSTM, GRU.
     frozen : frozenset of str
         Blocks whose gradient is forced to zero (see :meth:`freeze`).
 
@@ -79,7 +109,9 @@ class RNN:
     -----
     Everything is time-major: inputs ``x`` have shape (T, B, n_in), states
     (T + 1, B, H). Weights multiply from the right (``x @ W_xh``), so
-    ``W_xh`` is the transpose of PyTorch's ``weight_ih_l0``.
+    ``W_xh`` is the transpose of PyTorch's ``weight_ih_l0``. Initial states
+    ``h0`` (and an LSTM's ``c0``) have shape (B, H) for one layer and
+    (L, B, H) for L layers.
     """
 
     def __init__(
@@ -89,31 +121,45 @@ class RNN:
         n_hidden,
         n_out,
         *,
+        num_layers=1,
+        bias=True,
         nonlinearity="tanh",
         dtype=np.float64,
         seed=None,
         recurrent_init="uniform",
         spectral_radius=None,
+        forget_bias=1.0,
     ):
         if cell not in cells.KINDS:
             raise ValueError(f"cell must be one of {tuple(cells.KINDS)}, got {cell!r}")
         self.kind = cells.KINDS[cell]
         self.cell = cells.CELLS[self.kind]
         if nonlinearity not in self.cell.NONLINEARITIES:
-            raise ValueError(f"nonlinearity must be one of {tuple(self.cell.NONLINEARITIES)}, got {nonlinearity!r}")
+            raise ValueError(
+                f"nonlinearity must be one of {tuple(self.cell.NONLINEARITIES)} for the {cell} cell, "
+                f"got {nonlinearity!r}"
+            )
         self.nonlinearity = nonlinearity
         self.nonlinearity_code = self.cell.NONLINEARITIES[nonlinearity]
         self.n_in = check.positive_int("n_in", n_in)
         self.n_hidden = check.positive_int("n_hidden", n_hidden)
         self.n_out = check.positive_int("n_out", n_out)
+        self.num_layers = check.positive_int("num_layers", num_layers)
+        self.bias = bool(bias)
         self.dtype = check.model_dtype(dtype)
-        self.layout = params.ParamLayout(
-            self.cell.blocks(self.n_in, self.n_hidden) + [("W_hy", (self.n_hidden, self.n_out)), ("b_y", (self.n_out,))]
-        )
+        blocks, self.layer_names = [], []
+        for k in range(self.num_layers):
+            suffix = f"_l{k}" if k else ""
+            layer_in = self.n_in if k == 0 else self.n_hidden
+            layer_blocks = self.cell.blocks(layer_in, self.n_hidden, self.bias)
+            self.layer_names.append({name: name + suffix for name, _ in layer_blocks})
+            blocks += [(name + suffix, shape) for name, shape in layer_blocks]
+        blocks += [("W_hy", (self.n_hidden, self.n_out)), ("b_y", (self.n_out,))]
+        self.layout = params.ParamLayout(blocks)
         self._theta = np.zeros(self.layout.size, dtype=self.dtype)
         self.params = self.layout.views(self._theta)
         self.frozen = frozenset()
-        self.initialise(seed, recurrent_init=recurrent_init, spectral_radius=spectral_radius)
+        self.initialise(seed, recurrent_init=recurrent_init, spectral_radius=spectral_radius, forget_bias=forget_bias)
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -133,30 +179,39 @@ class RNN:
         """int: the length of ``theta``."""
         return self.layout.size
 
-    def initialise(self, seed=None, *, recurrent_init="uniform", spectral_radius=None):
-        """(Re)draw all parameters.
+    def layer_views(self, theta):
+        """Per layer, a dict of that layer's blocks under their cell names (``W_xh``, ...)."""
+        views = self.layout.views(theta)
+        return [{name: views[full] for name, full in names.items()} for names in self.layer_names]
 
-        Every block is U(-1/sqrt(H), 1/sqrt(H)) (PyTorch's default for RNN
-        layers), except W_hh when ``recurrent_init`` is "orthogonal" or
-        "identity"; then W_hh is rescaled if ``spectral_radius`` is given.
-        """
+    def readout_views(self, theta):
+        """The readout blocks ``W_hy`` and ``b_y`` of ``theta``."""
+        views = self.layout.views(theta)
+        return {"W_hy": views["W_hy"], "b_y": views["b_y"]}
+
+    def initialise(self, seed=None, *, recurrent_init="uniform", spectral_radius=None, forget_bias=1.0):
+        """(Re)draw all parameters; arguments as in the constructor."""
         inits = ("uniform", "orthogonal", "identity")
         if recurrent_init not in inits:
             raise ValueError(f"recurrent_init must be one of {inits}, got {recurrent_init!r}")
-        rng = np.random.default_rng(seed)
-        bound = 1.0 / np.sqrt(self.n_hidden)
-        for view in self.params.values():
-            view[...] = params.uniform(rng, view.shape, bound)
-        if recurrent_init == "orthogonal":
-            self.params["W_hh"][...] = params.orthogonal(rng, self.n_hidden)
-        elif recurrent_init == "identity":
-            self.params["W_hh"][...] = params.identity(self.n_hidden)
         if spectral_radius is not None:
             rho = float(spectral_radius)
             if not np.isfinite(rho) or rho < 0:
                 raise ValueError(f"spectral_radius must be a finite number >= 0, got {spectral_radius!r}")
-            w = self.params["W_hh"].astype(np.float64)
-            self.params["W_hh"][...] = params.scale_to_spectral_radius(w, rho)
+        rng = np.random.default_rng(seed)
+        n = self.n_hidden
+        for view in self.params.values():
+            view[...] = params.uniform(rng, view.shape, 1.0 / np.sqrt(n))
+        for layer in self.layer_views(self._theta):
+            for gate in range(self.cell.N_GATES):
+                block = layer["W_hh"][:, gate * n : (gate + 1) * n]
+                if recurrent_init == "orthogonal":
+                    block[...] = params.orthogonal(rng, n)
+                elif recurrent_init == "identity":
+                    block[...] = params.identity(n)
+                if spectral_radius is not None:
+                    block[...] = params.scale_to_spectral_radius(block.astype(np.float64), rho)
+            self.cell.initialise(layer, n, forget_bias)
 
     def freeze(self, *names):
         """Hold the named blocks fixed: their gradient is zero (e.g. a reservoir's W_hh)."""
@@ -185,6 +240,14 @@ class RNN:
         other.params = other.layout.views(other._theta)
         return other
 
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}(cell={self.cell.NAME!r}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
+            f"n_out={self.n_out}, num_layers={self.num_layers}, nonlinearity={self.nonlinearity!r}, "
+            f"dtype={np.dtype(self.dtype).name})"
+        )
+
+    # ------------------------------------------------------------------ inputs
     def _theta_arg(self, theta):
         if theta is None:
             theta = self._theta
@@ -193,43 +256,33 @@ class RNN:
         check.finite_theta(self.layout, theta)
         return theta
 
-    def __repr__(self):
-        return (
-            f"{type(self).__name__}(cell={self.cell.NAME!r}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
-            f"n_out={self.n_out}, nonlinearity={self.nonlinearity!r}, dtype={np.dtype(self.dtype).name})"
-        )
+    def state_shape(self, n_batch):
+        """Shape of an initial or final state: (B, H) for one layer, (L, B, H) for several."""
+        layers = (self.num_layers,) if self.num_layers > 1 else ()
+        return layers + (n_batch, self.n_hidden)
 
-    # ------------------------------------------------------------------ forward
-    def forward(self, x, h0=None, lengths=None, *, theta=None):
-        """Unroll the network over a batch of sequences.
+    def _state_out(self, state):
+        """An (L, B, H) state in the public shape."""
+        return state[0] if self.num_layers == 1 and state is not None else state
 
-        Parameters
-        ----------
-        x : array_like, shape (T, B, n_in)
-            Time-major inputs.
-        h0 : array_like, shape (B, H), optional
-            Initial state; zeros by default.
-        lengths : array_like of int, shape (B,), optional
-            Valid steps per sequence (1 <= lengths[b] <= T); all T by default.
-        theta : array_like, shape (n_params,), optional
-            Parameters to use instead of ``self.theta``.
-
-        Returns
-        -------
-        Trajectory
-            ``h`` (T + 1, B, H) with h_0 first, ``y`` (T, B, n_out),
-            ``h_final`` (B, H), each sequence's last valid state.
-        """
+    def _batch_inputs(self, x, h0, c0, lengths, theta):
+        """Validate x, the initial states and lengths; states come back as (L, B, H)."""
         theta = self._theta_arg(theta)
-        x, lengths = check.sequence_batch(x, self.n_in, self.dtype, h0, lengths)
-        h0 = check.initial_state(h0, x.shape[1], self.n_hidden, self.dtype)
-        return unroll(self, theta, x, h0, lengths)
+        hints = [(name, np.shape(s)[-2]) for name, s in (("h0", h0), ("c0", c0)) if s is not None and np.ndim(s) >= 2]
+        if lengths is not None and np.ndim(lengths) == 1:
+            hints.append(("lengths", np.shape(lengths)[0]))
+        x, lengths = check.sequence_batch(x, self.n_in, self.dtype, hints, lengths)
+        shape = self.state_shape(x.shape[1])
+        h0 = check.initial_state("h0", h0, shape, self.dtype).reshape((self.num_layers,) + shape[-2:])
+        if self.cell.HAS_CELL_STATE:
+            c0 = check.initial_state("c0", c0, shape, self.dtype).reshape(h0.shape)
+        elif c0 is not None:
+            raise ValueError(f"c0 is the LSTM's cell state; the {self.cell.NAME} cell has none, drop c0")
+        return theta, x, h0, c0, lengths
 
-    def _loss_inputs(self, x, target, loss, weights, lengths, h0, reduction, theta):
-        theta = self._theta_arg(theta)
-        x, lengths = check.sequence_batch(x, self.n_in, self.dtype, h0, lengths)
+    def _loss_inputs(self, x, target, loss, weights, lengths, h0, c0, reduction, theta):
+        theta, x, h0, c0, lengths = self._batch_inputs(x, h0, c0, lengths, theta)
         n_steps, n_batch = x.shape[:2]
-        h0 = check.initial_state(h0, n_batch, self.n_hidden, self.dtype)
         target = check.targets(loss, target, n_steps, n_batch, self.n_out, self.dtype)
         weights = check.loss_weights(weights, n_steps, n_batch, self.dtype)
         weights = weights * (np.arange(n_steps)[:, None] < lengths[None, :])
@@ -237,14 +290,44 @@ class RNN:
             check.class_range(target, weights, self.n_out)
         if reduction not in losses.REDUCTIONS:
             raise ValueError(f"reduction must be one of {losses.REDUCTIONS}, got {reduction!r}")
-        return theta, x, lengths, h0, target, weights
+        return theta, x, h0, c0, lengths, target, weights
 
-    def loss(self, x, target, *, loss="mse", weights=None, lengths=None, h0=None, reduction="mean", theta=None):
+    # ------------------------------------------------------------------ forward
+    def forward(self, x, h0=None, lengths=None, *, c0=None, theta=None):
+        """Unroll the network over a batch of sequences.
+
+        Parameters
+        ----------
+        x : array_like, shape (T, B, n_in)
+            Time-major inputs.
+        h0 : array_like, shape (B, H) or (L, B, H), optional
+            Initial state; zeros by default.
+        lengths : array_like of int, shape (B,), optional
+            Valid steps per sequence (1 <= lengths[b] <= T); all T by default.
+        c0 : array_like, optional
+            Initial cell state of an LSTM, shaped like ``h0``; zeros by default.
+        theta : array_like, shape (n_params,), optional
+            Parameters to use instead of ``self.theta``.
+
+        Returns
+        -------
+        Trajectory
+            ``h`` (T + 1, B, H), the top layer's states with h_0 first; ``c``
+            its cell states (LSTM); ``y`` (T, B, n_out); ``h_final`` and
+            ``c_final``, each sequence's last valid state; ``layers`` for
+            every layer's states.
+        """
+        theta, x, h0, c0, lengths = self._batch_inputs(x, h0, c0, lengths, theta)
+        return unroll(self, theta, x, h0, c0, lengths)
+
+    def loss(
+        self, x, target, *, loss="mse", weights=None, lengths=None, h0=None, c0=None, reduction="mean", theta=None
+    ):
         """The loss alone (one forward pass); arguments as in :meth:`backward`."""
-        theta, x, lengths, h0, target, weights = self._loss_inputs(
-            x, target, loss, weights, lengths, h0, reduction, theta
+        theta, x, h0, c0, lengths, target, weights = self._loss_inputs(
+            x, target, loss, weights, lengths, h0, c0, reduction, theta
         )
-        traj = unroll(self, theta, x, h0, lengths)
+        traj = unroll(self, theta, x, h0, c0, lengths)
         return losses.loss_and_dy(loss, traj.y, target, weights, reduction)[0]
 
     # ------------------------------------------------------------------ backward
@@ -257,6 +340,7 @@ class RNN:
         weights=None,
         lengths=None,
         h0=None,
+        c0=None,
         reduction="mean",
         horizon=None,
         tbptt=None,
@@ -277,7 +361,8 @@ class RNN:
             Non-negative per-step loss weights; 0 drops a step. Ones by default.
         lengths : array_like of int, shape (B,), optional
             Valid steps per sequence; padded steps add nothing to loss or gradient.
-        h0 : array_like, shape (B, H), optional
+        h0, c0 : array_like, shape (B, H) or (L, B, H), optional
+            Initial state (and an LSTM's cell state).
         reduction : {"mean", "sum"}
             L = sum(w * l) / Z with Z = sum(w) ("mean") or 1 ("sum"). All-zero
             weights give loss 0 and gradient 0.
@@ -296,17 +381,15 @@ class RNN:
         -------
         Gradient
         """
-        theta, x, lengths, h0, target, weights = self._loss_inputs(
-            x, target, loss, weights, lengths, h0, reduction, theta
+        theta, x, h0, c0, lengths, target, weights = self._loss_inputs(
+            x, target, loss, weights, lengths, h0, c0, reduction, theta
         )
-        n_steps = x.shape[0]
-        segments = self._schedule(n_steps, horizon, tbptt)
+        segments = self._schedule(x.shape[0], horizon, tbptt)
         if grad_norms and (horizon is not None or tbptt is not None):
             raise ValueError("grad_norms is defined for full BPTT; drop horizon/tbptt or grad_norms")
-        traj = unroll(self, theta, x, h0, lengths)
+        traj = unroll(self, theta, x, h0, c0, lengths)
         value, dy = losses.loss_and_dy(loss, traj.y, target, weights, reduction)
-        grad, dh0, norms = self._backprop(theta, x, traj, dy, None, segments, grad_norms)
-        return Gradient(loss=value, grad=grad, dh0=dh0, h_final=traj.h_final, h=traj.h, y=traj.y, dh_norms=norms)
+        return self._backprop(value, theta, x, traj, dy, None, segments, grad_norms)
 
     def loss_and_grad(self, x, target, **kwargs):
         """``(loss, grad)`` of :meth:`backward`, which documents the arguments."""
@@ -326,31 +409,39 @@ class RNN:
 
         return fun
 
-    def vjp(self, x, dh, *, h0=None, lengths=None, theta=None):
+    def vjp(self, x, dh=None, *, dh_final=None, dc_final=None, h0=None, c0=None, lengths=None, theta=None):
         """Vector-Jacobian product of the unrolled network, for a loss of your own.
 
         Parameters
         ----------
         x : array_like, shape (T, B, n_in)
-        dh : array_like, shape (T, B, H)
-            dL/dh_t for t = 1..T (the caller's loss on the states).
-        h0, lengths, theta : optional, as in :meth:`forward`
+        dh : array_like, shape (T, B, H), optional
+            dL/dh_t for t = 1..T of the top layer (the caller's loss on the states).
+        dh_final, dc_final : array_like, shape (B, H) or (L, B, H), optional
+            dL/dh and dL/dc (LSTM) of the final state of every layer: what a
+            later segment's ``dh0`` and ``dc0`` say, to chain segments.
+        h0, c0, lengths, theta : optional, as in :meth:`forward`
 
         Returns
         -------
-        grad : ndarray, shape (n_params,)
-            dL/dtheta (the readout blocks get zero: they do not touch the states).
-        dh0 : ndarray, shape (B, H)
-            dL/dh_0.
+        Gradient
+            ``grad`` (the readout blocks get zero: they do not touch the
+            states), ``dh0`` and ``dc0``; ``loss`` is None.
         """
-        theta = self._theta_arg(theta)
-        x, lengths = check.sequence_batch(x, self.n_in, self.dtype, h0, lengths)
-        n_steps, n_batch = x.shape[:2]
-        h0 = check.initial_state(h0, n_batch, self.n_hidden, self.dtype)
-        dh = check.float_array("dh", dh, self.dtype, (n_steps, n_batch, self.n_hidden))
-        traj = unroll(self, theta, x, h0, lengths)
-        grad, dh0, _ = self._backprop(theta, x, traj, None, dh, bptt.full_schedule(n_steps), False)
-        return grad, dh0
+        theta, x, h0, c0, lengths = self._batch_inputs(x, h0, c0, lengths, theta)
+        shape = self.state_shape(x.shape[1])
+        if dh is None:
+            dh = np.zeros(x.shape[:2] + (self.n_hidden,), dtype=self.dtype)
+        dh = check.float_array("dh", dh, self.dtype, x.shape[:2] + (self.n_hidden,))
+        if dh_final is not None:
+            dh_final = check.float_array("dh_final", dh_final, self.dtype, shape).reshape(h0.shape)
+        if dc_final is not None:
+            if not self.cell.HAS_CELL_STATE:
+                raise ValueError(f"dc_final is for cells with a cell state; the {self.cell.NAME} cell has none")
+            dc_final = check.float_array("dc_final", dc_final, self.dtype, shape).reshape(h0.shape)
+        traj = unroll(self, theta, x, h0, c0, lengths)
+        segments = bptt.full_schedule(x.shape[0])
+        return self._backprop(None, theta, x, traj, None, dh, segments, False, dh_final, dc_final)
 
     def _schedule(self, n_steps, horizon, tbptt):
         if horizon is not None and tbptt is not None:
@@ -362,22 +453,30 @@ class RNN:
             return bptt.tbptt_schedule(n_steps, k1, k2)
         return bptt.full_schedule(n_steps)
 
-    def _backprop(self, theta, x, traj, dy, dh, segments, grad_norms):
-        """Flat gradient from dL/dy (readout loss) or dL/dh (caller's loss)."""
-        p = self.layout.views(theta)
+    def _backprop(self, value, theta, x, traj, dy, dh, segments, grad_norms, dh_final=None, dc_final=None):
+        """Gradient from dL/dy (readout loss) or dL/dh (caller's loss on the top states)."""
+        readout = self.readout_views(theta)
         grad = np.zeros(self.layout.size, dtype=self.dtype)
         g = self.layout.views(grad)
         if dy is not None:
             dy2 = dy.reshape(-1, self.n_out)
             g["W_hy"][...] = traj.h[1:].reshape(-1, self.n_hidden).T @ dy2
             g["b_y"][...] = dy2.sum(axis=0)
-            dh = (dy2 @ p["W_hy"].T).reshape(traj.h[1:].shape)
-        cell_grads, dh0, norms = bptt.backprop(self, theta, x, traj, dh, segments, grad_norms)
-        for name, value in cell_grads.items():
-            g[name][...] = value
+            dh = (dy2 @ readout["W_hy"].T).reshape(traj.h[1:].shape)
+        layer_grads, dh0, dc0, norms = bptt.backprop(self, theta, x, traj, dh, segments, grad_norms, dh_final, dc_final)
+        for names, layer in zip(self.layer_names, layer_grads, strict=True):
+            for name, value_k in layer.items():
+                g[names[name]][...] = value_k
         for name in self.frozen:
             g[name][...] = 0
-        return grad, dh0, norms
+        return Gradient(
+            loss=value,
+            grad=grad,
+            dh0=self._state_out(dh0),
+            dc0=self._state_out(dc0),
+            trajectory=traj,
+            dh_norms=self._state_out(norms),
+        )
 
 
 def check_k1_k2(k1, k2):
@@ -398,10 +497,29 @@ class Elman(RNN):
     --------
     >>> import numpy as np, rnn_numba as rn
     >>> net = rn.Elman(n_in=2, n_hidden=8, n_out=1, seed=0)
-    >>> x = np.zeros((5, 3, 2))
-    >>> net.forward(x).h.shape
+    >>> net.forward(np.zeros((5, 3, 2))).h.shape
     (6, 3, 8)
     """
 
     def __init__(self, n_in, n_hidden, n_out, **kwargs):
         super().__init__("elman", n_in, n_hidden, n_out, **kwargs)
+
+
+class LSTM(RNN):
+    """An LSTM with a forget gate (equations in :mod:`rnn_numba.cells.lstm`).
+
+    Parameters as in :class:`RNN` without ``cell`` and ``nonlinearity``.
+    """
+
+    def __init__(self, n_in, n_hidden, n_out, **kwargs):
+        super().__init__("lstm", n_in, n_hidden, n_out, **kwargs)
+
+
+class GRU(RNN):
+    """A GRU in PyTorch's formulation (equations in :mod:`rnn_numba.cells.gru`).
+
+    Parameters as in :class:`RNN` without ``cell`` and ``nonlinearity``.
+    """
+
+    def __init__(self, n_in, n_hidden, n_out, **kwargs):
+        super().__init__("gru", n_in, n_hidden, n_out, **kwargs)

@@ -35,10 +35,13 @@ class Window:
     loss : float
     grad : ndarray, shape (n_params,)
         Gradient of the window's loss at the parameters it ran with.
-    dh0 : ndarray, shape (B, H)
-        Gradient with respect to the held incoming state h_start.
-    h_final : ndarray, shape (B, H)
-        The carried state at ``stop``.
+    dh0, dc0 : ndarray
+        Gradient with respect to the held incoming state h_start (and an
+        LSTM's c_start; None for other cells).
+    h_final, c_final : ndarray
+        The carried state at ``stop`` (``c_final`` None without cell state).
+
+    States are shaped (B, H) for one layer and (L, B, H) for L layers.
     """
 
     start: int
@@ -47,7 +50,9 @@ class Window:
     loss: float
     grad: np.ndarray
     dh0: np.ndarray
+    dc0: np.ndarray
     h_final: np.ndarray
+    c_final: np.ndarray
 
 
 def _chunks(stream):
@@ -61,7 +66,7 @@ def _chunks(stream):
     yield from stream
 
 
-def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, reduction="mean"):
+def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, c0=None, reduction="mean"):
     """Yield the TBPTT(k1, k2) windows of a stream, for online learning.
 
     Parameters
@@ -80,7 +85,8 @@ def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, 
         The reduction applies per window.
     weights : ndarray or iterable of chunks, optional
         Per-step loss weights, chunked like ``stream``.
-    h0 : array_like, shape (B, H), optional
+    h0, c0 : array_like, shape (B, H) or (L, B, H), optional
+        Initial state (and an LSTM's cell state); zeros by default.
 
     Yields
     ------
@@ -95,47 +101,64 @@ def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, 
     """
     k1, k2 = check_k1_k2(k1, k2)
     xs, ys, ws = _chunks(stream), _chunks(targets), _chunks(weights)
-    buf_x = buf_y = buf_w = buf_h = None  # history from step `buf_start` on; buf_h has one more row
+    # History from stream step `buf_start` on; the states (one more row than
+    # the inputs) are (L, B, H) per step, stored when first computed.
+    buf = None
     buf_start = done = now = 0
     for x in xs:
         y, w = next(ys, None), next(ws, None)
         if y is None:
             raise ValueError(f"targets ended before the stream, at step {now}; give one target chunk per input chunk")
-        x, _ = check.sequence_batch(x, model.n_in, model.dtype, h0 if buf_x is None else None)
+        if buf is None:
+            _, x, h_start, c_start, _ = model._batch_inputs(x, h0, c0, None, None)
+        else:
+            x, _ = check.sequence_batch(x, model.n_in, model.dtype)
         n_new, n_batch = x.shape[:2]
         y = check.targets(loss, y, n_new, n_batch, model.n_out, model.dtype)
         w = check.loss_weights(w, n_new, n_batch, model.dtype)
-        if buf_x is None:
-            state = check.initial_state(h0, n_batch, model.n_hidden, model.dtype)
-            buf_x, buf_y, buf_w = x, y, w
-            buf_h = np.concatenate([state[None], np.full((n_new,) + state.shape, np.nan, model.dtype)])
-        else:
-            if n_batch != buf_x.shape[1]:
-                raise ValueError(f"stream chunk at step {now} has batch size {n_batch}, not {buf_x.shape[1]}")
-            buf_x, buf_y, buf_w = (np.concatenate(pair) for pair in ((buf_x, x), (buf_y, y), (buf_w, w)))
-            buf_h = np.concatenate([buf_h, np.full((n_new,) + buf_h.shape[1:], np.nan, model.dtype)])
+        if buf is None:
+            states = [h_start] if c_start is None else [h_start, c_start]
+            buf = {"x": x[:0], "y": y[:0], "w": w[:0], "states": [s[None] for s in states]}
+        elif n_batch != buf["x"].shape[1]:
+            raise ValueError(f"stream chunk at step {now} has batch size {n_batch}, not {buf['x'].shape[1]}")
+        for key, new in (("x", x), ("y", y), ("w", w)):
+            buf[key] = np.concatenate([buf[key], new])
+        buf["states"] = [np.concatenate([s, np.full((n_new,) + s.shape[1:], np.nan, s.dtype)]) for s in buf["states"]]
         now += n_new
         while now - done >= k1:
-            yield _window(model, buf_x, buf_y, buf_w, buf_h, buf_start, done, done + k1, k2, loss, reduction)
+            yield _window(model, buf, buf_start, done, done + k1, k2, loss, reduction)
             done += k1
         # Keep what the next window (or a last, shorter one) can reach back to.
         keep_from = max(0, done + 1 - k2) - buf_start
         if keep_from > 0:
-            buf_x, buf_y, buf_w, buf_h = buf_x[keep_from:], buf_y[keep_from:], buf_w[keep_from:], buf_h[keep_from:]
+            buf = {key: value[keep_from:] for key, value in buf.items() if key != "states"} | {
+                "states": [s[keep_from:] for s in buf["states"]]
+            }
             buf_start += keep_from
-    if buf_x is None:
+    if buf is None:
         raise ValueError("the stream is empty; give at least one chunk of shape (T, B, n_in)")
     if now > done:
-        yield _window(model, buf_x, buf_y, buf_w, buf_h, buf_start, done, now, k2, loss, reduction)
+        yield _window(model, buf, buf_start, done, now, k2, loss, reduction)
 
 
-def _window(model, buf_x, buf_y, buf_w, buf_h, buf_start, loss_start, stop, k2, loss, reduction):
+def _window(model, buf, buf_start, loss_start, stop, k2, loss, reduction):
     """Run one window: forward from the held state, full BPTT of its last losses."""
     start = max(0, stop - k2)
     lo, hi = start - buf_start, stop - buf_start
-    weights = buf_w[lo:hi].copy()
+    weights = buf["w"][lo:hi].copy()
     weights[: loss_start - start] = 0
-    result = model.backward(buf_x[lo:hi], buf_y[lo:hi], loss=loss, weights=weights, h0=buf_h[lo], reduction=reduction)
+    held = [model._state_out(s[lo]) for s in buf["states"]]
+    c0 = held[1] if len(held) > 1 else None
+    result = model.backward(
+        buf["x"][lo:hi], buf["y"][lo:hi], loss=loss, weights=weights, h0=held[0], c0=c0, reduction=reduction
+    )
     # States first computed in this window join the history.
-    buf_h[loss_start - buf_start + 1 : hi + 1] = result.h[loss_start - start + 1 :]
-    return Window(start, stop, loss_start, result.loss, result.grad, result.dh0, result.h_final)
+    traj = result.trajectory
+    computed = [np.stack([layer.h for layer in traj.layers], axis=1)]
+    if traj.c is not None:
+        computed.append(np.stack([layer.c for layer in traj.layers], axis=1))
+    for s, new in zip(buf["states"], computed, strict=True):
+        s[loss_start - buf_start + 1 : hi + 1] = new[loss_start - start + 1 :]
+    return Window(
+        start, stop, loss_start, result.loss, result.grad, result.dh0, result.dc0, result.h_final, result.c_final
+    )

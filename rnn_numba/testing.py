@@ -31,8 +31,8 @@ class Problem:
     x : ndarray, shape (T, B, n_in)
     target : ndarray, shape (T, B, n_out) (MSE) or int (T, B) (cross-entropy)
     options : dict
-        ``loss``, ``weights``, ``lengths``, ``h0``, ``reduction``: keyword
-        arguments for :meth:`RNN.backward` and :func:`rnn_numba.check_grad`.
+        ``loss``, ``weights``, ``lengths``, ``h0``, ``c0``, ``reduction``:
+        keyword arguments for :meth:`RNN.backward` and :func:`rnn_numba.check_grad`.
     """
 
     model: RNN
@@ -57,6 +57,7 @@ def problems(
     max_steps=6,
     max_batch=3,
     max_side=4,
+    max_layers=2,
     variable_lengths=True,
     loss_weights=True,
     initial_state=True,
@@ -68,10 +69,11 @@ def problems(
     cells : sequence of str, optional
         Cell names to draw from; all cells by default.
     dtypes, nonlinearities, losses : sequences to draw from
-    max_steps, max_batch, max_side : int
-        Upper bounds of T, B and of n_in, H, n_out.
+    max_steps, max_batch, max_side, max_layers : int
+        Upper bounds of T, B, of n_in, H, n_out, and of the number of layers.
     variable_lengths, loss_weights, initial_state : bool
-        Whether ``lengths``, ``weights`` and ``h0`` may be drawn (else None).
+        Whether ``lengths``, ``weights`` and ``h0`` (with an LSTM's ``c0``)
+        may be drawn (else None).
     """
     cell = draw(st.sampled_from(cells or [c.NAME for c in CELLS]), label="cell")
     cell_module = next(c for c in CELLS if c.NAME == cell)
@@ -82,9 +84,10 @@ def problems(
     B = draw(st.integers(1, max_batch), label="B")
     n_in, H = draw(st.integers(1, max_side), label="n_in"), draw(st.integers(1, max_side), label="H")
     n_out = draw(st.integers(2 if loss == "cross_entropy" else 1, max(2, max_side)), label="n_out")
-    model = RNN(
-        cell, n_in, H, n_out, nonlinearity=nonlinearity, dtype=dtype, seed=draw(st.integers(0, 2**32 - 1), label="seed")
-    )
+    layers = draw(st.integers(1, max_layers), label="num_layers")
+    bias = draw(st.sampled_from([True, True, False]), label="bias")
+    seed = draw(st.integers(0, 2**32 - 1), label="seed")
+    model = RNN(cell, n_in, H, n_out, num_layers=layers, bias=bias, nonlinearity=nonlinearity, dtype=dtype, seed=seed)
     x = draw(bounded((T, B, n_in), dtype), label="x")
     if loss == "mse":
         target = draw(bounded((T, B, n_out), dtype), label="target")
@@ -96,7 +99,11 @@ def problems(
     weights = None
     if loss_weights and draw(st.booleans(), label="has weights"):
         weights = draw(hnp.arrays(dtype, (T, B), elements=st.sampled_from([0.0, 0.5, 1.0, 2.0])), label="weights")
-    h0 = draw(bounded((B, H), dtype, 0.5), label="h0") if initial_state and draw(st.booleans()) else None
+    h0 = c0 = None
+    if initial_state and draw(st.booleans(), label="has h0"):
+        h0 = draw(bounded(model.state_shape(B), dtype, 0.5), label="h0")
+        if model.cell.HAS_CELL_STATE:
+            c0 = draw(bounded(model.state_shape(B), dtype, 0.5), label="c0")
     reduction = draw(st.sampled_from(["mean", "sum"]), label="reduction")
-    options = dict(loss=loss, weights=weights, lengths=lengths, h0=h0, reduction=reduction)
+    options = dict(loss=loss, weights=weights, lengths=lengths, h0=h0, c0=c0, reduction=reduction)
     return Problem(model, x, target, options)

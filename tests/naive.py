@@ -1,10 +1,12 @@
 """Plain-NumPy reference versions of rnn_numba's algorithms, written to be read.
 
-One sequence at a time, one step at a time, no buffers shared between
-algorithms. Kernels are tested against these.
+One sequence at a time, one step at a time, one layer at a time, nothing
+shared with the package but the parameter names. Kernels are tested
+against these.
 """
 
 import numpy as np
+from scipy.special import expit as sigmoid
 from scipy.special import log_softmax, softmax
 
 ACTIVATIONS = {
@@ -14,30 +16,104 @@ ACTIVATIONS = {
 }
 
 
-def params(net):
-    """The model's blocks as float64 copies."""
-    return {name: np.array(v, dtype=np.float64) for name, v in net.params.items()}
+def layer_params(net):
+    """Per layer, float64 copies of its blocks under their cell names."""
+    return [{k: np.array(v, dtype=np.float64) for k, v in p.items()} for p in net.layer_views(net.theta)]
 
 
-def forward(net, x, h0=None, lengths=None):
-    """States h (T+1, B, H), pre-activations z (T, B, H), readouts y (T, B, O)."""
-    p = params(net)
-    f, _ = ACTIVATIONS[net.nonlinearity]
+def step(net, p, x, h, c):
+    """One cell step for one sequence: returns h_new, c_new (c None unless LSTM)."""
+    H = net.n_hidden
+    b = p.get("b_h", 0)
+    if net.cell.NAME == "elman":
+        f, _ = ACTIVATIONS[net.nonlinearity]
+        return f(x @ p["W_xh"] + h @ p["W_hh"] + b), None
+    if net.cell.NAME == "lstm":
+        z = x @ p["W_xh"] + h @ p["W_hh"] + b
+        i, f, g, o = sigmoid(z[:H]), sigmoid(z[H : 2 * H]), np.tanh(z[2 * H : 3 * H]), sigmoid(z[3 * H :])
+        c_new = f * c + i * g
+        return o * np.tanh(c_new), c_new
+    a = x @ p["W_xh"] + b
+    q = h @ p["W_hh"]
+    r, z = sigmoid(a[:H] + q[:H]), sigmoid(a[H : 2 * H] + q[H : 2 * H])
+    n = np.tanh(a[2 * H :] + r * (q[2 * H :] + p.get("b_hn", 0)))
+    return (1 - z) * n + z * h, None
+
+
+def step_backward(net, p, x, h, c, dh, dc):
+    """Backward through :func:`step`: returns dx, dh_prev, dc_prev, {block: grad}."""
+    H = net.n_hidden
+    b = p.get("b_h", 0)
+    if net.cell.NAME == "elman":
+        _, df = ACTIVATIONS[net.nonlinearity]
+        dz = dh * df(x @ p["W_xh"] + h @ p["W_hh"] + b)
+        grads = {"W_xh": np.outer(x, dz), "W_hh": np.outer(h, dz), "b_h": dz}
+        return p["W_xh"] @ dz, p["W_hh"] @ dz, None, grads
+    if net.cell.NAME == "lstm":
+        z = x @ p["W_xh"] + h @ p["W_hh"] + b
+        i, f, g, o = sigmoid(z[:H]), sigmoid(z[H : 2 * H]), np.tanh(z[2 * H : 3 * H]), sigmoid(z[3 * H :])
+        c_new = f * c + i * g
+        dc_total = dc + dh * o * (1 - np.tanh(c_new) ** 2)
+        dz = np.concatenate(
+            [dc_total * g * i * (1 - i), dc_total * c * f * (1 - f), dc_total * i * (1 - g**2),
+             dh * np.tanh(c_new) * o * (1 - o)]
+        )  # fmt: skip
+        grads = {"W_xh": np.outer(x, dz), "W_hh": np.outer(h, dz), "b_h": dz}
+        return p["W_xh"] @ dz, p["W_hh"] @ dz, dc_total * f, grads
+    a = x @ p["W_xh"] + b
+    q = h @ p["W_hh"]
+    qn = q[2 * H :] + p.get("b_hn", 0)
+    r, z = sigmoid(a[:H] + q[:H]), sigmoid(a[H : 2 * H] + q[H : 2 * H])
+    n = np.tanh(a[2 * H :] + r * qn)
+    da_n = dh * (1 - z) * (1 - n**2)
+    da_r = da_n * qn * r * (1 - r)
+    da_z = dh * (h - n) * z * (1 - z)
+    da = np.concatenate([da_r, da_z, da_n])
+    dq = np.concatenate([da_r, da_z, da_n * r])
+    grads = {"W_xh": np.outer(x, da), "W_hh": np.outer(h, dq), "b_h": da, "b_hn": da_n * r}
+    return p["W_xh"] @ da, p["W_hh"] @ dq + dh * z, None, grads
+
+
+def initial(net, state, B):
+    """An (L, B, H) float64 state from None, (B, H) or (L, B, H)."""
+    if state is None:
+        return np.zeros((net.num_layers, B, net.n_hidden))
+    return np.asarray(state, dtype=np.float64).reshape(net.num_layers, B, net.n_hidden)
+
+
+def forward(net, x, h0=None, lengths=None, c0=None):
+    """States h and c of every layer, (L, T+1, B, H), and readouts y (T, B, O)."""
     T, B, _ = x.shape
     lengths = np.full(B, T) if lengths is None else np.asarray(lengths)
-    h = np.zeros((T + 1, B, net.n_hidden))
-    if h0 is not None:
-        h[0] = h0
-    z = np.zeros((T, B, net.n_hidden))
-    for b in range(B):
-        for t in range(T):
-            if t < lengths[b]:
-                z[t, b] = x[t, b] @ p["W_xh"] + h[t, b] @ p["W_hh"] + p["b_h"]
-                h[t + 1, b] = f(z[t, b])
-            else:
-                h[t + 1, b] = h[t, b]
-    y = h[1:] @ p["W_hy"] + p["b_y"]
-    return h, z, y
+    L = net.num_layers
+    h = np.zeros((L, T + 1, B, net.n_hidden))
+    c = np.zeros((L, T + 1, B, net.n_hidden))
+    h[:, 0], c[:, 0] = initial(net, h0, B), initial(net, c0, B)
+    for k, p in enumerate(layer_params(net)):
+        inputs = x if k == 0 else h[k - 1, 1:]
+        for b in range(B):
+            for t in range(T):
+                if t < lengths[b]:
+                    h[k, t + 1, b], c_new = step(net, p, inputs[t, b], h[k, t, b], c[k, t, b])
+                    c[k, t + 1, b] = c[k, t, b] if c_new is None else c_new
+                else:
+                    h[k, t + 1, b], c[k, t + 1, b] = h[k, t, b], c[k, t, b]
+    y = h[-1, 1:] @ np.asarray(net.params["W_hy"], float) + np.asarray(net.params["b_y"], float)
+    return h, c, y
+
+
+def preactivations(net, x, h0=None, lengths=None, c0=None):
+    """Elman pre-activations (L, T, B, H) at valid steps (zero elsewhere): to avoid relu kinks."""
+    h, _, _ = forward(net, x, h0, lengths, c0)
+    T, B, _ = x.shape
+    lengths = np.full(B, T) if lengths is None else np.asarray(lengths)
+    z = np.zeros((net.num_layers, T, B, net.n_hidden)) + np.inf
+    for k, p in enumerate(layer_params(net)):
+        inputs = x if k == 0 else h[k - 1, 1:]
+        for b in range(B):
+            for t in range(lengths[b]):
+                z[k, t, b] = inputs[t, b] @ p["W_xh"] + h[k, t, b] @ p["W_hh"] + p.get("b_h", 0)
+    return z
 
 
 def loss_terms(loss, y, target):
@@ -49,9 +125,9 @@ def loss_terms(loss, y, target):
     terms, dy = np.zeros((T, B)), softmax(y, axis=-1)
     for t in range(T):
         for b in range(B):
-            c = target[t, b] if 0 <= target[t, b] < y.shape[-1] else 0
-            terms[t, b] = -log_softmax(y[t, b])[c]
-            dy[t, b, c] -= 1
+            cls = target[t, b] if 0 <= target[t, b] < y.shape[-1] else 0
+            terms[t, b] = -log_softmax(y[t, b])[cls]
+            dy[t, b, cls] -= 1
     return terms, dy
 
 
@@ -66,64 +142,73 @@ def effective_weights(weights, lengths, T, B, reduction):
     return w
 
 
-def loss(net, x, target, loss="mse", weights=None, lengths=None, h0=None, reduction="mean"):
+def loss(net, x, target, loss="mse", weights=None, lengths=None, h0=None, c0=None, reduction="mean"):
     """The loss L = sum_{t,b} w_tb l_tb / Z, computed directly."""
-    _, _, y = forward(net, x, h0, lengths)
+    _, _, y = forward(net, x, h0, lengths, c0)
     terms, _ = loss_terms(loss, y, target)
-    w = effective_weights(weights, lengths, x.shape[0], x.shape[1], reduction)
-    return float(np.sum(w * terms))
+    return float(np.sum(effective_weights(weights, lengths, x.shape[0], x.shape[1], reduction) * terms))
 
 
-def _backward_term(net, x, h, z, dh_t, t, steps, b, length, grads):
-    """Backpropagate dL/dh_{t+1} of sequence b through `steps` steps (t, t-1, ...).
-
-    Accumulates into ``grads`` and returns dL/dh at the state where it stops.
-    """
-    p = params(net)
-    _, df = ACTIVATIONS[net.nonlinearity]
-    dh = dh_t.copy()
-    for s in range(t, t - steps, -1):
-        if s < 0:
-            break
-        if s >= length:  # padded step: h_{s+1} = h_s, the message passes unchanged
-            continue
-        da = dh * df(z[s, b])
-        grads["W_xh"] += np.outer(x[s, b], da)
-        grads["W_hh"] += np.outer(h[s, b], da)
-        grads["b_h"] += da
-        dh = p["W_hh"] @ da
-    return dh
-
-
-def gradient(net, x, target, loss="mse", weights=None, lengths=None, h0=None, reduction="mean", horizon=None):
+def gradient(net, x, target, loss="mse", weights=None, lengths=None, h0=None, c0=None, reduction="mean", horizon=None):
     """Full BPTT (horizon None) or fixed-horizon truncation, term by term.
 
-    Every loss term L_{t,b} is backpropagated separately, ``horizon`` steps
-    (all the way to h_0 when None). Returns (loss, flat grad, dL/dh0).
+    Every loss term L_{t,b} is backpropagated on its own through the
+    (layer, time) graph, ``horizon`` steps back (to the start when None), top
+    layer first at each step. Returns (loss, flat grad, dL/dh0, dL/dc0), the
+    states as (L, B, H).
     """
     T, B, _ = x.shape
-    h, z, y = forward(net, x, h0, lengths)
-    p = params(net)
+    L, H = net.num_layers, net.n_hidden
+    lengths = np.full(B, T) if lengths is None else np.asarray(lengths)
+    h, c, y = forward(net, x, h0, lengths, c0)
+    params = layer_params(net)
     terms, dy = loss_terms(loss, y, target)
     w = effective_weights(weights, lengths, T, B, reduction)
-    grads = {name: np.zeros_like(v) for name, v in p.items()}
-    dh0 = np.zeros((B, net.n_hidden))
+    grads = [{name: np.zeros_like(v) for name, v in p.items()} for p in params]
+    readout = {"W_hy": np.zeros(net.params["W_hy"].shape), "b_y": np.zeros(net.n_out)}
+    dh0, dc0 = np.zeros((L, B, H)), np.zeros((L, B, H))
     steps = T if horizon is None else horizon
-    lengths = np.full(B, T) if lengths is None else np.asarray(lengths)
+    W_hy = np.asarray(net.params["W_hy"], float)
     for b in range(B):
         for t in range(T):
             if w[t, b] == 0:
                 continue
             dy_tb = w[t, b] * dy[t, b]
-            grads["W_hy"] += np.outer(h[t + 1, b], dy_tb)
-            grads["b_y"] += dy_tb
-            dh_start = _backward_term(net, x, h, z, p["W_hy"] @ dy_tb, t, steps, b, lengths[b], grads)
-            if t - steps < 0:
-                dh0[b] += dh_start
-    flat = np.concatenate([grads[name].ravel() for name in net.layout.names])
+            readout["W_hy"] += np.outer(h[-1, t + 1, b], dy_tb)
+            readout["b_y"] += dy_tb
+            first = t - steps + 1  # earliest step the term reaches
+            dh = np.zeros((L, T + 1, H))  # dL/dh[k, s] for this term
+            dc = np.zeros((L, T + 1, H))
+            dh[-1, t + 1] = W_hy @ dy_tb
+            for s in range(t, max(first, 0) - 1, -1):
+                for k in reversed(range(L)):
+                    if s >= lengths[b]:  # padded: h_{s+1} = h_s
+                        dh[k, s] += dh[k, s + 1]
+                        dc[k, s] += dc[k, s + 1]
+                        continue
+                    inputs = x[s, b] if k == 0 else h[k - 1, s + 1, b]
+                    dx, dh_prev, dc_prev, g = step_backward(
+                        net, params[k], inputs, h[k, s, b], c[k, s, b], dh[k, s + 1], dc[k, s + 1]
+                    )
+                    for name in grads[k]:
+                        grads[k][name] += g[name]
+                    dh[k, s] += dh_prev
+                    if dc_prev is not None:
+                        dc[k, s] += dc_prev
+                    if k > 0:
+                        dh[k - 1, s + 1] += dx
+            if first <= 0:
+                dh0[:, b] += dh[:, 0]
+                dc0[:, b] += dc[:, 0]
+    flat = np.zeros(net.n_params)
+    views = net.layout.views(flat)
+    for names, g in zip(net.layer_names, grads, strict=True):
+        for name, value in g.items():
+            views[names[name]][...] = value
+    views["W_hy"][...], views["b_y"][...] = readout["W_hy"], readout["b_y"]
     for name in net.frozen:
-        flat[net.layout.slices[name]] = 0
-    return float(np.sum(w * terms)), flat, dh0
+        views[name][...] = 0
+    return float(np.sum(w * terms)), flat, dh0, dc0
 
 
 def tbptt_windows(net, x, target, k1, k2, loss="mse", weights=None, reduction="mean"):
@@ -131,10 +216,10 @@ def tbptt_windows(net, x, target, k1, k2, loss="mse", weights=None, reduction="m
 
     Returns a list of (start, stop, loss, grad): window ends every k1 steps
     (and at T); each window reruns steps stop - k2 .. stop - 1 from the held
-    state and backpropagates the losses of its last k1 steps.
+    state of every layer and backpropagates the losses of its last k1 steps.
     """
     T, B, _ = x.shape
-    h, _, _ = forward(net, x)
+    h, c, _ = forward(net, x)
     windows, done = [], 0
     while done < T:
         stop = min(done + k1, T)
@@ -142,7 +227,9 @@ def tbptt_windows(net, x, target, k1, k2, loss="mse", weights=None, reduction="m
         w = np.ones((T, B)) if weights is None else np.array(weights, dtype=np.float64)
         w = w[start:stop].copy()
         w[: done - start] = 0
-        value, grad, _ = gradient(net, x[start:stop], target[start:stop], loss, w, None, h[start], reduction)
+        value, grad, _, _ = gradient(
+            net, x[start:stop], target[start:stop], loss, w, None, h[:, start], c[:, start], reduction
+        )
         windows.append((start, stop, value, grad))
         done = stop
     return windows

@@ -16,8 +16,14 @@ f64_problems = problems(dtypes=[np.float64])
 def avoid_relu_kinks(problem):
     """Finite differences of relu are wrong within eps of a kink: skip such draws."""
     if problem.model.nonlinearity == "relu":
-        _, z, _ = naive.forward(problem.model, problem.x, problem.options["h0"], problem.options["lengths"])
+        opts = problem.options
+        z = naive.preactivations(problem.model, problem.x, opts["h0"], opts["lengths"], opts["c0"])
         assume(np.min(np.abs(z)) > 1e-2)
+
+
+def take_sequence(state, b):
+    """Sequence b of a (B, H) or (L, B, H) state, keeping the batch axis."""
+    return None if state is None else state[..., b : b + 1, :]
 
 
 def max_rel(a, b):
@@ -47,10 +53,14 @@ def test_truncated_gradients_match_finite_differences_of_their_objective(problem
 def test_full_bptt_matches_naive_reference(problem):
     net, opts = problem.model, problem.options
     result = net.backward(problem.x, problem.target, **opts)
-    loss, grad, dh0 = naive.gradient(net, problem.x, problem.target, **opts)
+    loss, grad, dh0, dc0 = naive.gradient(net, problem.x, problem.target, **opts)
     np.testing.assert_allclose(result.loss, loss, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(result.grad, grad, rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(result.dh0, dh0, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(np.reshape(result.dh0, dh0.shape), dh0, rtol=1e-10, atol=1e-13)
+    if net.cell.HAS_CELL_STATE:
+        np.testing.assert_allclose(np.reshape(result.dc0, dc0.shape), dc0, rtol=1e-10, atol=1e-13)
+    else:
+        assert result.dc0 is None
 
 
 @given(f64_problems, st.data())
@@ -58,9 +68,11 @@ def test_fixed_horizon_matches_naive_reference(problem, data):
     horizon = data.draw(st.integers(1, problem.x.shape[0]), label="horizon")
     net, opts = problem.model, problem.options
     result = net.backward(problem.x, problem.target, horizon=horizon, **opts)
-    _, grad, dh0 = naive.gradient(net, problem.x, problem.target, horizon=horizon, **opts)
+    _, grad, dh0, dc0 = naive.gradient(net, problem.x, problem.target, horizon=horizon, **opts)
     np.testing.assert_allclose(result.grad, grad, rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(result.dh0, dh0, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(np.reshape(result.dh0, dh0.shape), dh0, rtol=1e-10, atol=1e-13)
+    if net.cell.HAS_CELL_STATE:
+        np.testing.assert_allclose(np.reshape(result.dc0, dc0.shape), dc0, rtol=1e-10, atol=1e-13)
 
 
 @given(problems(dtypes=[np.float64], variable_lengths=False, initial_state=False), st.data())
@@ -85,11 +97,15 @@ def test_long_truncations_reproduce_full_bptt(problem, extra):
         truncated = problem.model.backward(problem.x, problem.target, **problem.options, **schedule)
         np.testing.assert_allclose(truncated.grad, full.grad, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(truncated.dh0, full.dh0, rtol=1e-12, atol=1e-15)
+        if full.dc0 is not None:
+            np.testing.assert_allclose(truncated.dc0, full.dc0, rtol=1e-12, atol=1e-15)
 
 
-def test_short_truncation_differs_from_full_bptt():
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_short_truncation_differs_from_full_bptt(cell, num_layers):
     # The property above could pass with a schedule that ignores its argument.
-    net = rn.Elman(2, 6, 1, seed=3, recurrent_init="orthogonal")
+    net = rn.RNN(cell, 2, 6, 1, num_layers=num_layers, seed=3, recurrent_init="orthogonal")
     x = np.random.default_rng(0).normal(size=(12, 2, 2))
     y = np.random.default_rng(1).normal(size=(12, 2, 1))
     full = net.loss_and_grad(x, y)[1]
@@ -116,7 +132,8 @@ def test_batch_gradient_is_sum_of_sequence_gradients(problem):
     whole = problem.model.backward(problem.x, problem.target, **opts)
     parts = []
     for b in range(problem.x.shape[1]):
-        one = {k: (None if v is None else v[b : b + 1]) for k, v in opts.items() if k in ("lengths", "h0")}
+        one = {k: take_sequence(opts[k], b) for k in ("h0", "c0")}
+        one["lengths"] = None if opts["lengths"] is None else opts["lengths"][b : b + 1]
         w = None if opts["weights"] is None else opts["weights"][:, b : b + 1]
         parts.append(
             problem.model.backward(
@@ -166,40 +183,46 @@ def test_padding_changes_nothing(problem, data):
     np.testing.assert_allclose(padded.h_final, plain.h_final, rtol=1e-13, atol=1e-16)  # GEMM blocking may differ
 
 
-@given(problems(dtypes=[np.float64], variable_lengths=False, loss_weights=False), st.data())
+@given(problems(dtypes=[np.float64], loss_weights=False), st.data())
 def test_dh0_chains_segments(problem, data):
-    """Full BPTT over [0, T) = BPTT over [m, T) from h_m, then a VJP over [0, m)."""
-    net, x, target = problem.model, problem.x, problem.target
+    """Full BPTT over [0, T) = BPTT over [m, T) from the state at m, then a VJP over [0, m)."""
+    net, x, target, opts = problem.model, problem.x, problem.target, problem.options
     T = x.shape[0]
     assume(T >= 2)
     m = data.draw(st.integers(1, T - 1), label="m")
-    opts = dict(problem.options, reduction="sum")
-    full = net.backward(x, target, **opts)
-    head = net.forward(x[:m], h0=opts["h0"])
-    tail = net.backward(x[m:], target[m:], loss=opts["loss"], reduction="sum", h0=head.h_final)
-    head_loss = net.backward(x[:m], target[:m], loss=opts["loss"], reduction="sum", h0=opts["h0"])
-    dh = np.zeros(head.h[1:].shape)
-    dh[-1] = tail.dh0
-    vjp_grad, vjp_dh0 = net.vjp(x[:m], dh, h0=opts["h0"])
-    np.testing.assert_allclose(tail.grad + head_loss.grad + vjp_grad, full.grad, rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(head_loss.dh0 + vjp_dh0, full.dh0, rtol=1e-10, atol=1e-13)
+    lengths = opts["lengths"]
+    head_len = None if lengths is None else np.clip(lengths, 1, m)
+    tail_len = None if lengths is None else np.clip(lengths - m, 1, T - m)
+    # Sequences that end before m get all-zero tail weights, so their tail adds nothing.
+    tail_w = np.ones((T - m, x.shape[1])) if lengths is None else (np.arange(m, T)[:, None] < lengths[None, :]) * 1.0
+    sums = dict(loss=opts["loss"], reduction="sum")
+    full = net.backward(x, target, **dict(opts, reduction="sum"))
+    head = net.forward(x[:m], opts["h0"], head_len, c0=opts["c0"])
+    tail = net.backward(x[m:], target[m:], weights=tail_w, lengths=tail_len, h0=head.h_final, c0=head.c_final, **sums)
+    head_loss = net.backward(x[:m], target[:m], lengths=head_len, h0=opts["h0"], c0=opts["c0"], **sums)
+    back = net.vjp(x[:m], dh_final=tail.dh0, dc_final=tail.dc0, h0=opts["h0"], c0=opts["c0"], lengths=head_len)
+    np.testing.assert_allclose(tail.grad + head_loss.grad + back.grad, full.grad, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(head_loss.dh0 + back.dh0, full.dh0, rtol=1e-10, atol=1e-13)
+    if net.cell.HAS_CELL_STATE:
+        np.testing.assert_allclose(head_loss.dc0 + back.dc0, full.dc0, rtol=1e-10, atol=1e-13)
 
 
-@given(problems(dtypes=[np.float64], loss_weights=False, variable_lengths=False))
+@given(problems(dtypes=[np.float64], loss_weights=False))
 def test_vjp_matches_finite_differences_of_a_state_loss(problem):
-    net, x = problem.model, problem.x
+    net, x, opts = problem.model, problem.x, problem.options
     avoid_relu_kinks(problem)
     c = np.random.default_rng(0).normal(size=(x.shape[0], x.shape[1], net.n_hidden))
-    grad, dh0 = net.vjp(x, c, h0=problem.options["h0"])
-    coords = np.arange(net.n_params)
-    h0 = problem.options["h0"]
-    fd = rn.central_differences(
-        lambda th: np.sum(c * net.forward(x, h0, theta=th).h[1:]), net.theta.copy(), coords, 1e-4
-    )
+    states = dict(h0=opts["h0"], c0=opts["c0"], lengths=opts["lengths"])
+    grad = net.vjp(x, c, **states).grad
+
+    def state_loss(theta):
+        return np.sum(c * net.forward(x, theta=theta, **states).h[1:])
+
+    fd = rn.central_differences(state_loss, net.theta.copy(), np.arange(net.n_params), 1e-4)
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
 
 
-@given(problems(dtypes=[np.float64], variable_lengths=False))
+@given(problems(dtypes=[np.float64], variable_lengths=False, max_layers=1))
 def test_gradient_norms_are_norms_of_state_gradients(problem):
     net, x, target, opts = problem.model, problem.x, problem.target, problem.options
     result = net.backward(x, target, **opts, grad_norms=True)
@@ -211,8 +234,9 @@ def test_gradient_norms_are_norms_of_state_gradients(problem):
     for t in range(T + 1):
         later = 0
         if t < T:
+            c_t = None if result.trajectory.c is None else result.trajectory.c[t]
             later = net.backward(
-                x[t:], target[t:], loss=opts["loss"], weights=w[t:], reduction="sum", h0=result.h[t]
+                x[t:], target[t:], loss=opts["loss"], weights=w[t:], reduction="sum", h0=result.h[t], c0=c_t
             ).dh0
         expected = np.linalg.norm(direct[t] + later, axis=1)
         np.testing.assert_allclose(result.dh_norms[t], expected, rtol=1e-10, atol=1e-13)
@@ -235,10 +259,15 @@ def test_frozen_blocks_get_zero_gradient_and_others_do_not_change():
     np.testing.assert_array_equal(net.loss_and_grad(x, y)[1], free)
 
 
-@pytest.mark.parametrize("nonlinearity", ["tanh", "relu", "identity"])
-def test_float32_stays_float32(nonlinearity):
-    net = rn.Elman(2, 4, 3, nonlinearity=nonlinearity, dtype=np.float32, seed=0)
+@pytest.mark.parametrize(
+    "cell, nonlinearity",
+    [("elman", "tanh"), ("elman", "relu"), ("elman", "identity"), ("lstm", "tanh"), ("gru", "tanh")],
+)
+def test_float32_stays_float32(cell, nonlinearity):
+    net = rn.RNN(cell, 2, 4, 3, num_layers=2, nonlinearity=nonlinearity, dtype=np.float32, seed=0)
     x = np.random.default_rng(0).normal(size=(5, 2, 2)).astype(np.float32)
     out = net.forward(x)
     g = net.backward(x, np.zeros((5, 2), dtype=int), loss="cross_entropy", grad_norms=True)
     assert out.h.dtype == out.y.dtype == g.grad.dtype == g.dh0.dtype == g.dh_norms.dtype == np.float32
+    if cell == "lstm":
+        assert out.c.dtype == g.dc0.dtype == np.float32

@@ -21,25 +21,27 @@ def split(array, cuts):
 def test_each_window_matches_finite_differences_with_held_state(problem, data):
     net, x, target, opts = problem.model, problem.x, problem.target, problem.options
     if net.nonlinearity == "relu":
-        _, z, _ = naive.forward(net, x, opts["h0"])
-        assume(np.min(np.abs(z)) > 1e-2)
+        assume(np.min(np.abs(naive.preactivations(net, x, opts["h0"], None, opts["c0"]))) > 1e-2)
     T = x.shape[0]
     k1 = data.draw(st.integers(1, T), label="k1")
     k2 = data.draw(st.integers(k1, T + 1), label="k2")
-    held = net.forward(x, h0=opts["h0"]).h
+    held = net.forward(x, h0=opts["h0"], c0=opts["c0"])
     coords = np.arange(net.n_params)
     weights = np.ones(x.shape[:2]) if opts["weights"] is None else opts["weights"]
-    for w in rn.tbptt(net, x, target, k1, k2, loss=opts["loss"], weights=opts["weights"], h0=opts["h0"]):
+    kw = dict(loss=opts["loss"], weights=opts["weights"], h0=opts["h0"], c0=opts["c0"])
+    for w in rn.tbptt(net, x, target, k1, k2, **kw):
         window_weights = weights[w.start : w.stop].copy()
         window_weights[: w.loss_start - w.start] = 0
+        h_start, c_start = (None if s is None else net._state_out(s) for s in held.state_at(w.start))
 
-        def objective(theta, w=w, window_weights=window_weights):
+        def objective(theta, w=w, window_weights=window_weights, h_start=h_start, c_start=c_start):
             return net.loss(
                 x[w.start : w.stop],
                 target[w.start : w.stop],
                 loss=opts["loss"],
                 weights=window_weights,
-                h0=held[w.start],
+                h0=h_start,
+                c0=c_start,
                 theta=theta,
             )
 
@@ -54,14 +56,19 @@ def test_windows_follow_williams_and_peng_and_sum_to_the_schedule(problem, data)
     T = x.shape[0]
     k1 = data.draw(st.integers(1, T), label="k1")
     k2 = data.draw(st.integers(k1, T + 1), label="k2")
-    windows = list(rn.tbptt(net, x, target, k1, k2, **{k: opts[k] for k in ("loss", "weights", "h0", "reduction")}))
+    windows = list(
+        rn.tbptt(net, x, target, k1, k2, **{k: opts[k] for k in ("loss", "weights", "h0", "c0", "reduction")})
+    )
     ends = [w.stop for w in windows]
     assert ends == sorted(set(list(range(k1, T + 1, k1)) + [T]))
     assert [w.start for w in windows] == [max(0, e - k2) for e in ends]
     summed = net.backward(x, target, tbptt=(k1, k2), **{k: v for k, v in opts.items() if k != "lengths"})
     np.testing.assert_allclose(sum(w.grad for w in windows), summed.grad, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(sum(w.loss for w in windows), summed.loss, rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(windows[-1].h_final, net.forward(x, opts["h0"]).h_final, rtol=1e-12)
+    whole = net.forward(x, opts["h0"], c0=opts["c0"])
+    np.testing.assert_allclose(windows[-1].h_final, whole.h_final, rtol=1e-12, atol=1e-15)
+    if net.cell.HAS_CELL_STATE:
+        np.testing.assert_allclose(windows[-1].c_final, whole.c_final, rtol=1e-12, atol=1e-15)
 
 
 @given(stream_problems, st.data())
@@ -71,7 +78,7 @@ def test_chunked_stream_equals_whole_stream(problem, data):
     k1 = data.draw(st.integers(1, T), label="k1")
     k2 = data.draw(st.integers(k1, T + 1), label="k2")
     cuts = sorted(data.draw(st.sets(st.integers(1, T - 1), max_size=4), label="cuts")) if T > 1 else []
-    kw = dict(loss=opts["loss"], h0=opts["h0"])
+    kw = dict(loss=opts["loss"], h0=opts["h0"], c0=opts["c0"])
     weights = opts["weights"]
     whole = list(rn.tbptt(net, x, target, k1, k2, weights=weights, **kw))
     chunked = list(
@@ -89,6 +96,8 @@ def test_chunked_stream_equals_whole_stream(problem, data):
     for a, b in zip(chunked, whole, strict=True):
         np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(a.h_final, b.h_final, rtol=1e-12, atol=1e-15)
+        if net.cell.HAS_CELL_STATE:
+            np.testing.assert_allclose(a.c_final, b.c_final, rtol=1e-12, atol=1e-15)
 
 
 @given(stream_problems, st.data())
@@ -96,13 +105,16 @@ def test_forward_in_chunks_with_carried_state_equals_whole(problem, data):
     net, x = problem.model, problem.x
     T = x.shape[0]
     cuts = sorted(data.draw(st.sets(st.integers(1, T - 1), max_size=4), label="cuts")) if T > 1 else []
-    whole = net.forward(x, problem.options["h0"])
-    state, states = problem.options["h0"], []
+    whole = net.forward(x, problem.options["h0"], c0=problem.options["c0"])
+    h, c, hs, cs = problem.options["h0"], problem.options["c0"], [], []
     for chunk in split(x, cuts):
-        out = net.forward(chunk, state)
-        states.append(out.h[1:])
-        state = out.h_final
-    np.testing.assert_allclose(np.concatenate(states), whole.h[1:], rtol=1e-12, atol=1e-15)
+        out = net.forward(chunk, h, c0=c)
+        hs.append(out.h[1:])
+        cs.append(None if out.c is None else out.c[1:])
+        h, c = out.h_final, out.c_final
+    np.testing.assert_allclose(np.concatenate(hs), whole.h[1:], rtol=1e-12, atol=1e-15)
+    if net.cell.HAS_CELL_STATE:
+        np.testing.assert_allclose(np.concatenate(cs), whole.c[1:], rtol=1e-12, atol=1e-15)
 
 
 def test_updates_between_windows_are_used_by_the_next_window():

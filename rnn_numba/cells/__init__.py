@@ -15,36 +15,45 @@ so the dispatch is an integer branch, which compiles once and caches.
 """
 
 from .._jit import jit_kernel
-from . import elman
+from . import elman, gru, lstm
 
 #: Cell modules by integer kind; the kind is what the kernels see.
-CELLS = (elman,)
+CELLS = (elman, lstm, gru)
 KINDS = {cell.NAME: kind for kind, cell in enumerate(CELLS)}
-ELMAN = KINDS["elman"]
+ELMAN, LSTM, GRU = KINDS["elman"], KINDS["lstm"], KINDS["gru"]
 
 
 @jit_kernel
-def forward_step(kind, nonlinearity, a_t, r_t, h_prev, c_prev, h_next, c_next, cache_t):
+def forward_step(kind, nonlinearity, a_t, r_t, b_rec, h_prev, c_prev, h_next, c_next, cache_t):
     """One step of cell ``kind``: (h_prev, c_prev) -> (h_next, c_next), shapes (B, H).
 
-    ``a_t`` and ``r_t`` (B, G*H) are the input and recurrent projections;
-    ``cache_t`` (B, CACHE_WIDTH*H) receives what the backward step needs.
+    ``a_t`` (B, G*H) is the input projection with its bias, ``r_t`` (B, G*H)
+    the recurrent projection h_prev @ W_hh, ``b_rec`` the cell's recurrent
+    bias (empty if it has none); ``cache_t`` (B, CACHE_WIDTH*H) receives
+    what the backward step needs.
     """
     if kind == ELMAN:
         elman.forward_step(nonlinearity, a_t, r_t, h_next)
+    elif kind == LSTM:
+        lstm.forward_step(a_t, r_t, c_prev, h_next, c_next, cache_t)
+    elif kind == GRU:
+        gru.forward_step(a_t, r_t, b_rec, h_prev, h_next, cache_t)
 
 
 @jit_kernel
-def backward_step(kind, nonlinearity, dh, dc, h_prev, h_t, c_prev, c_t, cache_t, da, dr, dc_prev):
+def backward_step(kind, nonlinearity, dh, dc, h_prev, h_t, c_prev, cache_t, da, dr, dc_prev, dh_direct):
     """Backward through one step of cell ``kind``.
 
-    Given ``dh`` = dL/dh_t (B, H) (and ``dc`` = dL/dc_t for cells with a
-    cell state, whose dL/dc_{t-1} goes to ``dc_prev``), writes ``da`` = dL/da_t
-    (B, G*H) and, when the cell's ``SEPARATE_RECURRENT_DELTA`` is set,
-    ``dr`` = dL/dr_t. The driver then forms dL/dh_{t-1} = dr @ W_hh.T (with
-    ``da`` in place of ``dr`` for cells whose two deltas coincide). A cell
-    with a path from h_{t-1} to h_t that bypasses W_hh (a GRU's update gate)
-    will add a ``dh_direct`` output here.
+    Given ``dh`` = dL/dh_t (B, H) and, for cells with a cell state, ``dc`` =
+    dL/dc_t, writes ``da`` = dL/da_t (B, G*H); ``dr`` = dL/dr_t when the
+    cell's ``SEPARATE_RECURRENT_DELTA`` is set (else the driver uses ``da``);
+    ``dc_prev`` = dL/dc_{t-1} for cells with a cell state; and
+    ``dh_direct``, the part of dL/dh_{t-1} that bypasses W_hh, when
+    ``HAS_DIRECT_PATH`` is set. The driver adds dr @ W_hh.T.
     """
     if kind == ELMAN:
         elman.backward_step(nonlinearity, dh, h_t, da)
+    elif kind == LSTM:
+        lstm.backward_step(dh, dc, c_prev, cache_t, da, dc_prev)
+    elif kind == GRU:
+        gru.backward_step(dh, h_prev, cache_t, da, dr, dh_direct)

@@ -23,14 +23,23 @@ CACHE_WIDTH = 0
 HAS_CELL_STATE = False
 #: True when dL/dr_t differs from dL/da_t (a GRU's reset gate); not here.
 SEPARATE_RECURRENT_DELTA = False
+#: True when h_{t-1} reaches h_t other than through W_hh (a GRU's z * h_{t-1}).
+HAS_DIRECT_PATH = False
+#: (name, gate) of a bias added to the recurrent projection inside the cell; none here.
+RECURRENT_BIAS = None
 
 TANH, RELU, IDENTITY = 0, 1, 2
 NONLINEARITIES = {"tanh": TANH, "relu": RELU, "identity": IDENTITY}
 
 
-def blocks(n_in, n_hidden):
+def blocks(n_in, n_hidden, bias=True):
     """Names and shapes of the cell's parameter blocks, in storage order."""
-    return [("W_xh", (n_in, n_hidden)), ("W_hh", (n_hidden, n_hidden)), ("b_h", (n_hidden,))]
+    out = [("W_xh", (n_in, n_hidden)), ("W_hh", (n_hidden, n_hidden))]
+    return out + [("b_h", (n_hidden,))] if bias else out
+
+
+def initialise(views, n_hidden, forget_bias):
+    """No cell-specific initialisation."""
 
 
 @jit_kernel

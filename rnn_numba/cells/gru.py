@@ -1,0 +1,92 @@
+"""The GRU cell in PyTorch's formulation: its parameters and its step math.
+
+Cho et al. (2014), arXiv:1406.1078, with the reset gate applied after the
+recurrent product, as in PyTorch's ``torch.nn.GRU`` (and cuDNN), so that
+weights map one to one. Gate order r, z, n::
+
+    a_t = x_t @ W_xh + b_h                        (B, 3H): [a_r | a_z | a_n]
+    q_t = h_{t-1} @ W_hh                          (B, 3H): [q_r | q_z | q_n]
+    r = sigmoid(a_r + q_r),  z = sigmoid(a_z + q_z)
+    n = tanh(a_n + r * (q_n + b_hn))
+    h_t = (1 - z) * n + z * h_{t-1}
+
+``b_h`` holds PyTorch's ``bias_ih`` plus the r and z parts of ``bias_hh``;
+``b_hn`` is the n part of ``bias_hh``, which the reset gate multiplies and
+which therefore cannot be merged.
+"""
+
+import numpy as np
+
+from .._jit import jit_kernel
+from ._math import sigmoid
+
+NAME = "gru"
+N_GATES = 3
+#: The step stores r, z, n and q_n + b_hn for its backward pass.
+CACHE_WIDTH = 4
+HAS_CELL_STATE = False
+#: dL/dq_n = dL/da_n * r differs from dL/da_n: W_hh gets its own deltas.
+SEPARATE_RECURRENT_DELTA = True
+#: h_{t-1} reaches h_t through z * h_{t-1} as well as through W_hh.
+HAS_DIRECT_PATH = True
+NONLINEARITIES = {"tanh": 0}
+#: The recurrent bias b_hn, added to the n part (gate 2) of q_t.
+RECURRENT_BIAS = ("b_hn", 2)
+
+
+def blocks(n_in, n_hidden, bias=True):
+    """Names and shapes of the cell's parameter blocks, in storage order."""
+    out = [("W_xh", (n_in, 3 * n_hidden)), ("W_hh", (n_hidden, 3 * n_hidden))]
+    return out + [("b_h", (3 * n_hidden,)), ("b_hn", (n_hidden,))] if bias else out
+
+
+def initialise(views, n_hidden, forget_bias):
+    """No cell-specific initialisation."""
+
+
+@jit_kernel
+def forward_step(a, q, b_hn, h_prev, h_next, cache):
+    """One GRU step; ``cache`` (B, 4H) receives [r | z | n | q_n + b_hn]."""
+    n_hidden = h_next.shape[1]
+    has_bias = b_hn.shape[0] > 0
+    for b in range(h_next.shape[0]):
+        for j in range(n_hidden):
+            r = sigmoid(a[b, j] + q[b, j])
+            z = sigmoid(a[b, n_hidden + j] + q[b, n_hidden + j])
+            qn = q[b, 2 * n_hidden + j]
+            if has_bias:
+                qn += b_hn[j]
+            n = np.tanh(a[b, 2 * n_hidden + j] + r * qn)
+            h_next[b, j] = n + z * (h_prev[b, j] - n)
+            cache[b, j] = r
+            cache[b, n_hidden + j] = z
+            cache[b, 2 * n_hidden + j] = n
+            cache[b, 3 * n_hidden + j] = qn
+
+
+@jit_kernel
+def backward_step(dh, h_prev, cache, da, dq, dh_direct):
+    """Backward through one GRU step.
+
+    dn = dh (1 - z); da_n = dn (1 - n^2); dq_n = da_n r;
+    da_r = dq_r = da_n (q_n + b_hn) r (1 - r); da_z = dq_z = dh (h_{t-1} - n) z (1 - z);
+    the direct part of dL/dh_{t-1} is dh z.
+    """
+    n_hidden = dh.shape[1]
+    one = dh.dtype.type(1)
+    for b in range(dh.shape[0]):
+        for j in range(n_hidden):
+            r = cache[b, j]
+            z = cache[b, n_hidden + j]
+            n = cache[b, 2 * n_hidden + j]
+            qn = cache[b, 3 * n_hidden + j]
+            da_n = dh[b, j] * (one - z) * (one - n * n)
+            da_r = da_n * qn * r * (one - r)
+            da_z = dh[b, j] * (h_prev[b, j] - n) * z * (one - z)
+            da[b, j] = da_r
+            da[b, n_hidden + j] = da_z
+            da[b, 2 * n_hidden + j] = da_n
+            dq[b, j] = da_r
+            dq[b, n_hidden + j] = da_z
+            dq[b, 2 * n_hidden + j] = da_n * r
+            dh_direct[b, j] = dh[b, j] * z

@@ -1,0 +1,88 @@
+"""The LSTM cell with a forget gate: its parameters and its step math.
+
+Hochreiter & Schmidhuber (1997), Long short-term memory, Neural Computation
+9(8), 1735-1780, doi:10.1162/neco.1997.9.8.1735; the forget gate of Gers,
+Schmidhuber & Cummins (2000), doi:10.1162/089976600300015015. Gate order
+i, f, g, o as in PyTorch, all four gates from one GEMM per step::
+
+    z_t = x_t @ W_xh + b_h + h_{t-1} @ W_hh        (B, 4H): [z_i | z_f | z_g | z_o]
+    i = sigmoid(z_i), f = sigmoid(z_f), g = tanh(z_g), o = sigmoid(z_o)
+    c_t = f * c_{t-1} + i * g
+    h_t = o * tanh(c_t)
+
+``b_h`` is PyTorch's ``bias_ih + bias_hh``. The forget-gate bias starts at
+1.0 by default (Jozefowicz, Zaremba & Sutskever 2015, ICML).
+"""
+
+import numpy as np
+
+from .._jit import jit_kernel
+from ._math import sigmoid
+
+NAME = "lstm"
+N_GATES = 4
+#: The step stores i, f, g, o and tanh(c_t) for its backward pass.
+CACHE_WIDTH = 5
+HAS_CELL_STATE = True
+SEPARATE_RECURRENT_DELTA = False
+HAS_DIRECT_PATH = False
+NONLINEARITIES = {"tanh": 0}
+RECURRENT_BIAS = None
+
+
+def blocks(n_in, n_hidden, bias=True):
+    """Names and shapes of the cell's parameter blocks, in storage order."""
+    out = [("W_xh", (n_in, 4 * n_hidden)), ("W_hh", (n_hidden, 4 * n_hidden))]
+    return out + [("b_h", (4 * n_hidden,))] if bias else out
+
+
+def initialise(views, n_hidden, forget_bias):
+    """Set the forget-gate bias (the second quarter of ``b_h``)."""
+    if "b_h" in views:
+        views["b_h"][n_hidden : 2 * n_hidden] = forget_bias
+
+
+@jit_kernel
+def forward_step(z_in, z_rec, c_prev, h_next, c_next, cache):
+    """One LSTM step; ``cache`` (B, 5H) receives [i | f | g | o | tanh(c_t)]."""
+    n_hidden = h_next.shape[1]
+    for b in range(h_next.shape[0]):
+        for j in range(n_hidden):
+            i = sigmoid(z_in[b, j] + z_rec[b, j])
+            f = sigmoid(z_in[b, n_hidden + j] + z_rec[b, n_hidden + j])
+            g = np.tanh(z_in[b, 2 * n_hidden + j] + z_rec[b, 2 * n_hidden + j])
+            o = sigmoid(z_in[b, 3 * n_hidden + j] + z_rec[b, 3 * n_hidden + j])
+            c = f * c_prev[b, j] + i * g
+            tc = np.tanh(c)
+            c_next[b, j] = c
+            h_next[b, j] = o * tc
+            cache[b, j] = i
+            cache[b, n_hidden + j] = f
+            cache[b, 2 * n_hidden + j] = g
+            cache[b, 3 * n_hidden + j] = o
+            cache[b, 4 * n_hidden + j] = tc
+
+
+@jit_kernel
+def backward_step(dh, dc, c_prev, cache, dz, dc_prev):
+    """Backward through one LSTM step.
+
+    dc_t(total) = dc + dh * o * (1 - tanh(c_t)^2);
+    dz = [dc_t i(1-i) g... ] per gate, written into ``dz`` (B, 4H);
+    dL/dc_{t-1} = dc_t(total) * f into ``dc_prev``.
+    """
+    n_hidden = dh.shape[1]
+    one = dh.dtype.type(1)
+    for b in range(dh.shape[0]):
+        for j in range(n_hidden):
+            i = cache[b, j]
+            f = cache[b, n_hidden + j]
+            g = cache[b, 2 * n_hidden + j]
+            o = cache[b, 3 * n_hidden + j]
+            tc = cache[b, 4 * n_hidden + j]
+            dct = dc[b, j] + dh[b, j] * o * (one - tc * tc)
+            dz[b, j] = dct * g * i * (one - i)
+            dz[b, n_hidden + j] = dct * c_prev[b, j] * f * (one - f)
+            dz[b, 2 * n_hidden + j] = dct * i * (one - g * g)
+            dz[b, 3 * n_hidden + j] = dh[b, j] * tc * o * (one - o)
+            dc_prev[b, j] = dct * f
