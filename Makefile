@@ -12,11 +12,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 
+# .installed-EXTRAS: the package in editable mode with those extras.
 $(VENV)/.installed-%: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e ".[$*]"
 	touch $@
 
-test: $(VENV)/.installed-test
+# The tests cross-check against PyTorch: its CPU build, pinned (an unpinned
+# torch pulls a CUDA build of several GB).
+test: $(VENV)/.installed-test,torch
 	$(BIN)/python -m pytest
 
 figures: $(VENV)/.installed-paper

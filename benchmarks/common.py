@@ -5,10 +5,10 @@ import numpy as np
 import rnn_numba as rn
 
 
-def problem(n_steps, n_batch, n_hidden, dtype, n_in=32, n_out=8, seed=0):
-    """An Elman net with random inputs and MSE targets of the given sizes."""
+def problem(n_steps, n_batch, n_hidden, dtype, cell="elman", num_layers=1, n_in=32, n_out=8, seed=0):
+    """A network with random inputs and MSE targets of the given sizes."""
     dtype = np.dtype(dtype).type
-    net = rn.Elman(n_in, n_hidden, n_out, dtype=dtype, seed=seed)
+    net = rn.RNN(cell, n_in, n_hidden, n_out, num_layers=num_layers, dtype=dtype, seed=seed)
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n_steps, n_batch, n_in)).astype(dtype)
     y = rng.normal(size=(n_steps, n_batch, n_out)).astype(dtype)

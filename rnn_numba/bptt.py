@@ -16,9 +16,11 @@ weight gradients are then GEMMs over all T*B rows.
 - Truncated BPTT(k2; k1), Williams & Peng (1990), doi:10.1162/neco.1990.2.4.490,
   written TBPTT(k1, k2): every k1 steps the losses of those k1 steps are
   backpropagated k2 >= k1 steps, segments ``(max(0, e-k2), e, e-k1)`` for
-  window ends e = k1, 2 k1, ... (and a last, shorter window at T). The sum
-  over windows at fixed parameters; :func:`rnn_numba.tbptt` yields the
-  windows one by one, for updates between them.
+  window ends e = k1, 2 k1, ... A last, shorter window at T keeps the same
+  k2 - k1 steps of history before its losses, so that k1 = k2 = k is exactly
+  the chunked loop (PyTorch's ``detach()`` every k steps). The sum over
+  windows at fixed parameters; :func:`rnn_numba.tbptt` yields the windows
+  one by one, for updates between them.
 """
 
 import numpy as np
@@ -42,12 +44,13 @@ def tbptt_schedule(n_steps, k1, k2):
     """Segments of TBPTT(k1, k2) over ``n_steps`` steps, one per window.
 
     Window ends are k1, 2 k1, ..., and ``n_steps`` if it is not a multiple of
-    k1; the last window then carries the losses of its remaining steps.
+    k1; the last window then carries the losses of its remaining steps, with
+    k2 - k1 steps of history before them like every other window.
     """
     ends = np.arange(k1, n_steps + k1, k1, dtype=np.int64)
     ends[-1] = n_steps
     inject_from = np.concatenate([[0], ends[:-1]])
-    return np.stack([np.maximum(0, ends - k2), ends, inject_from], axis=1)
+    return np.stack([np.maximum(0, inject_from - (k2 - k1)), ends, inject_from], axis=1)
 
 
 @jit_kernel

@@ -92,7 +92,8 @@ def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, 
     ------
     Window
         One per k1 steps; when the stream ends between window ends, a last
-        window carries the remaining losses.
+        window carries the remaining losses, with k2 - k1 steps of history
+        before them like every window (so k1 = k2 = k is the chunked loop).
 
     Examples
     --------
@@ -126,10 +127,10 @@ def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, 
         buf["states"] = [np.concatenate([s, np.full((n_new,) + s.shape[1:], np.nan, s.dtype)]) for s in buf["states"]]
         now += n_new
         while now - done >= k1:
-            yield _window(model, buf, buf_start, done, done + k1, k2, loss, reduction)
+            yield _window(model, buf, buf_start, done, done + k1, k2 - k1, loss, reduction)
             done += k1
-        # Keep what the next window (or a last, shorter one) can reach back to.
-        keep_from = max(0, done + 1 - k2) - buf_start
+        # Keep what the next window (or a last, shorter one) reaches back to.
+        keep_from = max(0, done - (k2 - k1)) - buf_start
         if keep_from > 0:
             buf = {key: value[keep_from:] for key, value in buf.items() if key != "states"} | {
                 "states": [s[keep_from:] for s in buf["states"]]
@@ -138,12 +139,12 @@ def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, 
     if buf is None:
         raise ValueError("the stream is empty; give at least one chunk of shape (T, B, n_in)")
     if now > done:
-        yield _window(model, buf, buf_start, done, now, k2, loss, reduction)
+        yield _window(model, buf, buf_start, done, now, k2 - k1, loss, reduction)
 
 
-def _window(model, buf, buf_start, loss_start, stop, k2, loss, reduction):
-    """Run one window: forward from the held state, full BPTT of its last losses."""
-    start = max(0, stop - k2)
+def _window(model, buf, buf_start, loss_start, stop, history, loss, reduction):
+    """Run one window: forward from the held state ``history`` steps before its losses, full BPTT."""
+    start = max(0, loss_start - history)
     lo, hi = start - buf_start, stop - buf_start
     weights = buf["w"][lo:hi].copy()
     weights[: loss_start - start] = 0

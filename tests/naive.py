@@ -215,15 +215,16 @@ def tbptt_windows(net, x, target, k1, k2, loss="mse", weights=None, reduction="m
     """TBPTT(k1, k2) as Williams & Peng describe it, at fixed parameters.
 
     Returns a list of (start, stop, loss, grad): window ends every k1 steps
-    (and at T); each window reruns steps stop - k2 .. stop - 1 from the held
-    state of every layer and backpropagates the losses of its last k1 steps.
+    (and at T); each window reruns its steps from the held state of every
+    layer k2 - k1 steps before its losses, and backpropagates the losses of
+    its last (at most k1) steps.
     """
     T, B, _ = x.shape
     h, c, _ = forward(net, x)
     windows, done = [], 0
     while done < T:
         stop = min(done + k1, T)
-        start = max(0, stop - k2)
+        start = max(0, done - (k2 - k1))
         w = np.ones((T, B)) if weights is None else np.array(weights, dtype=np.float64)
         w = w[start:stop].copy()
         w[: done - start] = 0

@@ -4,9 +4,9 @@ import inspect
 
 import pytest
 
-from benchmarks import bench_elman
+from benchmarks import bench_rnn as bench_module
 
-CLASSES = [c for _, c in inspect.getmembers(bench_elman, inspect.isclass) if c.__module__ == bench_elman.__name__]
+CLASSES = [c for _, c in inspect.getmembers(bench_module, inspect.isclass) if c.__module__ == bench_module.__name__]
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)

@@ -61,7 +61,8 @@ def test_windows_follow_williams_and_peng_and_sum_to_the_schedule(problem, data)
     )
     ends = [w.stop for w in windows]
     assert ends == sorted(set(list(range(k1, T + 1, k1)) + [T]))
-    assert [w.start for w in windows] == [max(0, e - k2) for e in ends]
+    assert [w.loss_start for w in windows] == [0] + ends[:-1]
+    assert [w.start for w in windows] == [max(0, w.loss_start - (k2 - k1)) for w in windows]
     summed = net.backward(x, target, tbptt=(k1, k2), **{k: v for k, v in opts.items() if k != "lengths"})
     np.testing.assert_allclose(sum(w.grad for w in windows), summed.grad, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(sum(w.loss for w in windows), summed.loss, rtol=1e-10, atol=1e-13)

@@ -139,3 +139,22 @@ def test_non_contiguous_and_float32_inputs_are_converted(monkeypatch):
         net.forward(x.astype(np.float32)).h, net.forward(x.astype(np.float32).astype(float)).h
     )
     np.testing.assert_array_equal(net.forward(x.tolist()).h, net.forward(x).h)
+
+
+def test_state_errors_for_cells_and_layers():
+    x, y = data()
+    with pytest.raises(ValueError, match="c0"):
+        rn.Elman(N_IN, H, N_OUT).forward(x, c0=np.zeros((B, H)))
+    lstm = rn.LSTM(N_IN, H, N_OUT, num_layers=2)
+    with pytest.raises(ValueError, match=r"h0 must have shape \(2, 3, 4\)"):
+        lstm.forward(x, h0=np.zeros((B, H)))
+    with pytest.raises(ValueError, match="c0"):
+        lstm.backward(x, y, c0=np.zeros((2, B, H + 1)))
+    with pytest.raises(ValueError, match="x looks batch-first"):
+        lstm.forward(x.transpose(1, 0, 2), h0=np.zeros((2, B, H)))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        rn.GRU(N_IN, H, N_OUT, nonlinearity="relu")
+    with pytest.raises(ValueError, match="num_layers"):
+        rn.LSTM(N_IN, H, N_OUT, num_layers=0)
+    with pytest.raises(ValueError, match="dc_final"):
+        rn.GRU(N_IN, H, N_OUT).vjp(x, dc_final=np.zeros((B, H)))

@@ -1,0 +1,96 @@
+"""Speed and peak memory of forward unrolling and of every BPTT schedule, for each cell."""
+
+from .common import problem
+
+SCHEDULES = {"full": {}, "horizon_10": {"horizon": 10}, "tbptt_10_20": {"tbptt": (10, 20)}}
+
+
+CELLS = ["elman", "lstm", "gru"]
+
+
+class Forward:
+    params = (CELLS, [100, 1000], [1, 32], [32, 128], ["float32", "float64"])
+    param_names = ["cell", "T", "B", "H", "dtype"]
+
+    def setup(self, cell, n_steps, n_batch, n_hidden, dtype):
+        self.net, self.x, _ = problem(n_steps, n_batch, n_hidden, dtype, cell)
+        self.net.forward(self.x)  # compile, or load from cache
+
+    def time_forward(self, cell, n_steps, n_batch, n_hidden, dtype):
+        self.net.forward(self.x)
+
+    def peakmem_forward(self, cell, n_steps, n_batch, n_hidden, dtype):
+        self.net.forward(self.x)
+
+
+class Gradient:
+    params = (CELLS, list(SCHEDULES), [100, 1000], [1, 32], [64], ["float32", "float64"])
+    param_names = ["cell", "schedule", "T", "B", "H", "dtype"]
+
+    def setup(self, cell, schedule, n_steps, n_batch, n_hidden, dtype):
+        self.net, self.x, self.y = problem(n_steps, n_batch, n_hidden, dtype, cell)
+        self.kwargs = SCHEDULES[schedule]
+        self.net.loss_and_grad(self.x, self.y, **self.kwargs)
+
+    def time_loss_and_grad(self, cell, schedule, n_steps, n_batch, n_hidden, dtype):
+        self.net.loss_and_grad(self.x, self.y, **self.kwargs)
+
+    def peakmem_loss_and_grad(self, cell, schedule, n_steps, n_batch, n_hidden, dtype):
+        self.net.loss_and_grad(self.x, self.y, **self.kwargs)
+
+
+class StackedGradient:
+    """Full BPTT and TBPTT(10, 20) through stacked layers."""
+
+    params = (CELLS, ["full", "tbptt_10_20"], [1, 2, 3])
+    param_names = ["cell", "schedule", "layers"]
+
+    def setup(self, cell, schedule, layers):
+        self.net, self.x, self.y = problem(200, 16, 64, "float64", cell, num_layers=layers)
+        self.kwargs = SCHEDULES[schedule]
+        self.net.loss_and_grad(self.x, self.y, **self.kwargs)
+
+    def time_loss_and_grad(self, cell, schedule, layers):
+        self.net.loss_and_grad(self.x, self.y, **self.kwargs)
+
+
+class OnlineTBPTT:
+    """Window-by-window TBPTT(k1, k2) over a stream, with an SGD update per window."""
+
+    params = (CELLS, [(1, 10), (10, 20), (50, 50)], [1, 32])
+    param_names = ["cell", "k1_k2", "B"]
+
+    def setup(self, cell, k1_k2, n_batch):
+        self.net, self.x, self.y = problem(1000, n_batch, 64, "float64", cell)
+        self.run(k1_k2)
+
+    def run(self, k1_k2):
+        import rnn_numba as rn
+
+        for w in rn.tbptt(self.net, self.x, self.y, *k1_k2):
+            self.net.theta -= 1e-6 * w.grad
+
+    def time_stream_1000_steps(self, cell, k1_k2, n_batch):
+        self.run(k1_k2)
+
+
+class Compile:
+    """Cold compilation of every kernel (empty Numba cache), and a warm import + first call."""
+
+    timeout = 300
+
+    def timeraw_cold_compile(self):
+        return """
+import os, tempfile
+os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
+import rnn_numba
+rnn_numba.warmup()
+"""
+
+    def timeraw_warm_import_and_first_gradient(self):
+        return """
+import numpy as np
+import rnn_numba as rn
+net = rn.Elman(2, 8, 1, seed=0)
+net.loss_and_grad(np.zeros((10, 1, 2)), np.zeros((10, 1, 1)))
+"""
