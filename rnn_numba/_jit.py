@@ -13,11 +13,50 @@ module passes options to Numba. Policy:
   flags are never set: a gradient check must be able to see a NaN.
 """
 
+import hashlib
+from pathlib import Path
+
 import numba
 
 FASTMATH = frozenset({"contract"})
+PACKAGE = Path(__file__).resolve().parent
 
 
 def jit_kernel(func):
     """Compile ``func`` as an rnn_numba kernel with the package's Numba policy."""
     return numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH))(func)
+
+
+def _sources_digest():
+    """A hash of every Python source of the package."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(str(path.relative_to(PACKAGE)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def invalidate_stale_cache():
+    """Delete the package's cached kernels if any source file changed since they were written.
+
+    Numba keys a cached kernel on the file that defines it, not on the files
+    of the kernels it calls and inlines: after an edit to a cell module (or
+    an upgrade), a driver kernel would load stale inlined cell code from its
+    cache. A digest of all sources, kept beside the cache, catches that.
+    Caches elsewhere (NUMBA_CACHE_DIR, read-only installs) are left alone.
+    """
+    digest = _sources_digest()
+    stamp = PACKAGE / "__pycache__" / "numba_sources.sha256"
+    try:
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        for pattern in ("*.nbi", "*.nbc"):
+            for path in PACKAGE.rglob(f"__pycache__/{pattern}"):
+                path.unlink(missing_ok=True)
+        stamp.parent.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        pass  # a read-only install: Numba keeps its cache elsewhere
+
+
+invalidate_stale_cache()

@@ -10,9 +10,8 @@ Elman, J. L. (1990). Finding structure in time. Cognitive Science 14(2),
 179-211. doi:10.1207/s15516709cog1402_1
 """
 
-import numpy as np
-
 from .._jit import jit_kernel
+from .._vmath import tanh
 
 NAME = "elman"
 #: Number of gate blocks of width H in the projections a_t and r_t.
@@ -46,30 +45,35 @@ def initialise(views, n_hidden, forget_bias):
 def forward_step(nonlinearity, a_t, r_t, h_next):
     """h_next = f(a_t + r_t), all of shape (B, H)."""
     zero = h_next.dtype.type(0)
+    # One loop per nonlinearity, so that each is a plain loop LLVM vectorises.
     for b in range(h_next.shape[0]):
-        for j in range(h_next.shape[1]):
-            z = a_t[b, j] + r_t[b, j]
-            if nonlinearity == TANH:
-                h_next[b, j] = np.tanh(z)
-            elif nonlinearity == RELU:
-                h_next[b, j] = z if z > zero else zero
-            else:
-                h_next[b, j] = z
+        if nonlinearity == TANH:
+            for j in range(h_next.shape[1]):
+                h_next[b, j] = tanh(a_t[b, j] + r_t[b, j])
+        elif nonlinearity == RELU:
+            for j in range(h_next.shape[1]):
+                z = a_t[b, j] + r_t[b, j]
+                h_next[b, j] = zero if z <= zero else z  # NaN stays NaN
+        else:
+            for j in range(h_next.shape[1]):
+                h_next[b, j] = a_t[b, j] + r_t[b, j]
 
 
 @jit_kernel
 def backward_step(nonlinearity, dh, h_t, da):
-    """Da = dh * f'(a_t + r_t), with f' written through h_t = f(.), shape (B, H).
+    """da = dh * f'(a_t + r_t), with f' written through h_t = f(.), shape (B, H).
 
     tanh' = 1 - h_t**2; relu' = [h_t > 0]; identity' = 1.
     """
     one = h_t.dtype.type(1)
     zero = h_t.dtype.type(0)
     for b in range(h_t.shape[0]):
-        for j in range(h_t.shape[1]):
-            if nonlinearity == TANH:
+        if nonlinearity == TANH:
+            for j in range(h_t.shape[1]):
                 da[b, j] = dh[b, j] * (one - h_t[b, j] * h_t[b, j])
-            elif nonlinearity == RELU:
+        elif nonlinearity == RELU:
+            for j in range(h_t.shape[1]):
                 da[b, j] = dh[b, j] if h_t[b, j] > zero else zero
-            else:
+        else:
+            for j in range(h_t.shape[1]):
                 da[b, j] = dh[b, j]

@@ -15,10 +15,8 @@ weights map one to one. Gate order r, z, n::
 which therefore cannot be merged.
 """
 
-import numpy as np
-
 from .._jit import jit_kernel
-from ._math import sigmoid
+from .._vmath import sigmoid, tanh
 
 NAME = "gru"
 N_GATES = 3
@@ -56,7 +54,7 @@ def forward_step(a, q, b_hn, h_prev, h_next, cache):
             qn = q[b, 2 * n_hidden + j]
             if has_bias:
                 qn += b_hn[j]
-            n = np.tanh(a[b, 2 * n_hidden + j] + r * qn)
+            n = tanh(a[b, 2 * n_hidden + j] + r * qn)
             h_next[b, j] = n + z * (h_prev[b, j] - n)
             cache[b, j] = r
             cache[b, n_hidden + j] = z

@@ -14,10 +14,8 @@ i, f, g, o as in PyTorch, all four gates from one GEMM per step::
 1.0 by default (Jozefowicz, Zaremba & Sutskever 2015, ICML).
 """
 
-import numpy as np
-
 from .._jit import jit_kernel
-from ._math import sigmoid
+from .._vmath import sigmoid, tanh
 
 NAME = "lstm"
 N_GATES = 4
@@ -50,10 +48,10 @@ def forward_step(z_in, z_rec, c_prev, h_next, c_next, cache):
         for j in range(n_hidden):
             i = sigmoid(z_in[b, j] + z_rec[b, j])
             f = sigmoid(z_in[b, n_hidden + j] + z_rec[b, n_hidden + j])
-            g = np.tanh(z_in[b, 2 * n_hidden + j] + z_rec[b, 2 * n_hidden + j])
+            g = tanh(z_in[b, 2 * n_hidden + j] + z_rec[b, 2 * n_hidden + j])
             o = sigmoid(z_in[b, 3 * n_hidden + j] + z_rec[b, 3 * n_hidden + j])
             c = f * c_prev[b, j] + i * g
-            tc = np.tanh(c)
+            tc = tanh(c)
             c_next[b, j] = c
             h_next[b, j] = o * tc
             cache[b, j] = i

@@ -1,0 +1,263 @@
+"""Forward + full-BPTT gradient in rnn_numba, PyTorch (CPU) and JAX, side by side, in one process.
+
+The same work in all three: a one-layer cell (Elman tanh, LSTM or GRU) over
+time-major inputs (T, B, n_in), a linear readout to one output, the mean
+squared error over all T*B steps, and the gradient of every parameter; the
+same weights and data. For each point the script reports the median time
+over repeats, the ratio to the faster peer, the fraction of the machine's
+GEMM rate (measured here with NumPy), and checks that the three gradients
+agree. PyTorch and JAX are optional: a missing peer is reported as such.
+
+Usage::
+
+    python benchmarks/peers.py                 # the grid of the speed issue
+    python benchmarks/peers.py --sweep         # time against T and against H (the paper's speed figure)
+    python benchmarks/peers.py --quick         # a smoke run: small points, few repeats
+
+FLOPs of forward plus backward are counted as 6 T B G H (n_in + H), G = 1, 4, 3
+for Elman, LSTM, GRU (the GEMMs only; elementwise work is not counted).
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+import rnn_numba as rn
+
+GATES = {"elman": 1, "lstm": 4, "gru": 3}
+GRID = [(100, 1, 32, 32), (1000, 1, 64, 64), (100, 32, 32, 128), (1000, 32, 64, 128), (200, 64, 256, 512)]
+QUICK_GRID = [(50, 1, 8, 16), (50, 8, 8, 32)]
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def median_time(fn, repeats, min_time=0.2):
+    """Median wall time of ``fn()`` over ``repeats`` runs (each run loops until ``min_time``)."""
+    fn()  # warm up (compilation, caches)
+    times = []
+    for _ in range(repeats):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time or n >= 1000:
+                break
+        times.append(elapsed / n)
+    return float(np.median(times))
+
+
+def gemm_rate(dtype, n=2048, repeats=5):
+    """FLOP/s of a NumPy n x n GEMM in ``dtype`` on this machine (median)."""
+    a = np.random.default_rng(0).normal(size=(n, n)).astype(dtype)
+    out = np.empty_like(a)
+    return 2 * n**3 / median_time(lambda: np.matmul(a, a, out=out), repeats, min_time=0.5)
+
+
+def problem(cell, T, B, n_in, H, dtype, seed=0):
+    net = rn.RNN(cell, n_in, H, 1, dtype=dtype, seed=seed)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(T, B, n_in)).astype(dtype)
+    y = rng.normal(size=(T, B, 1)).astype(dtype)
+    return net, x, y
+
+
+# --------------------------------------------------------------------------- rnn_numba
+def numba_runner(net, x, y):
+    def run():
+        return net.loss_and_grad(x, y)
+
+    return run, lambda: run()[1].astype(np.float64)
+
+
+# --------------------------------------------------------------------------- PyTorch
+def torch_runner(net, x, y):
+    import torch
+
+    module, linear = rn.to_torch(net)
+    params = list(module.parameters()) + list(linear.parameters())
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def run():
+        for p in params:
+            p.grad = None
+        out, _ = module(xt)
+        loss = ((linear(out) - yt) ** 2).mean()
+        loss.backward()
+        return loss
+
+    def grad():
+        run()
+        flat = np.zeros(net.n_params)
+        views = net.layout.views(flat)
+        H = net.n_hidden
+        views["W_xh"][...] = module.weight_ih_l0.grad.double().numpy().T
+        views["W_hh"][...] = module.weight_hh_l0.grad.double().numpy().T
+        views["b_h"][...] = module.bias_ih_l0.grad.double().numpy()
+        if "b_hn" in views:
+            views["b_hn"][...] = module.bias_hh_l0.grad.double().numpy()[2 * H :]
+        views["W_hy"][...] = linear.weight.grad.double().numpy().T
+        views["b_y"][...] = linear.bias.grad.double().numpy()
+        return flat
+
+    return run, grad
+
+
+# --------------------------------------------------------------------------- JAX
+def jax_runner(net, x, y):
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    cell, H = net.cell.NAME, net.n_hidden
+    p = {k: jnp.asarray(v) for k, v in net.params.items()}
+
+    def step(params, h_c, a_t):
+        h, c = h_c
+        if cell == "elman":
+            h = jnp.tanh(a_t + h @ params["W_hh"])
+        elif cell == "lstm":
+            z = a_t + h @ params["W_hh"]
+            i, f = jax.nn.sigmoid(z[:, :H]), jax.nn.sigmoid(z[:, H : 2 * H])
+            g, o = jnp.tanh(z[:, 2 * H : 3 * H]), jax.nn.sigmoid(z[:, 3 * H :])
+            c = f * c + i * g
+            h = o * jnp.tanh(c)
+        else:
+            q = h @ params["W_hh"]
+            r = jax.nn.sigmoid(a_t[:, :H] + q[:, :H])
+            zz = jax.nn.sigmoid(a_t[:, H : 2 * H] + q[:, H : 2 * H])
+            n = jnp.tanh(a_t[:, 2 * H :] + r * (q[:, 2 * H :] + params["b_hn"]))
+            h = (1 - zz) * n + zz * h
+        return (h, c), h
+
+    def loss_fn(params, xs, ys):
+        a = xs @ params["W_xh"] + params["b_h"]  # the input projection, one GEMM over all T*B rows
+        h0 = jnp.zeros((xs.shape[1], H), dtype=xs.dtype)
+        _, hs = jax.lax.scan(lambda carry, a_t: step(params, carry, a_t), (h0, h0), a)
+        out = hs @ params["W_hy"] + params["b_y"]
+        return jnp.mean((out - ys) ** 2)
+
+    value_and_grad = jax.jit(jax.value_and_grad(loss_fn))
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def run():
+        loss, grads = value_and_grad(p, xj, yj)
+        loss.block_until_ready()
+        return grads
+
+    def grad():
+        grads = run()
+        flat = np.zeros(net.n_params)
+        views = net.layout.views(flat)
+        for k in views:
+            views[k][...] = np.asarray(grads[k], dtype=np.float64)
+        return flat
+
+    return run, grad
+
+
+PEERS = {"rnn_numba": numba_runner, "pytorch": torch_runner, "jax": jax_runner}
+
+
+def available_peers():
+    found = ["rnn_numba"]
+    for name, module in (("pytorch", "torch"), ("jax", "jax")):
+        try:
+            __import__(module)
+            found.append(name)
+        except ImportError:
+            print(f"# {name} is not installed: skipped (pip install -e '.[peers]')")
+    return found
+
+
+def measure(points, cells, dtypes, repeats, peers):
+    """One record per (point, cell, dtype): medians, ratios, FLOP fraction, gradient agreement."""
+    rates = {dt: gemm_rate(dt) for dt in dtypes}
+    records = []
+    for dt in dtypes:
+        print(f"# NumPy GEMM rate, {dt}: {rates[dt] / 1e9:.1f} GFLOP/s")
+    for cell in cells:
+        for dt in dtypes:
+            for T, B, n_in, H in points:
+                net, x, y = problem(cell, T, B, n_in, H, np.dtype(dt).type)
+                times, grads = {}, {}
+                for peer in peers:
+                    run, grad = PEERS[peer](net, x, y)
+                    grads[peer] = grad()
+                    times[peer] = median_time(run, repeats)
+                flops = 6 * T * B * GATES[cell] * H * (n_in + H)
+                ref = grads["rnn_numba"]
+                agree = {
+                    peer: float(np.linalg.norm(g - ref) / max(np.linalg.norm(ref), 1e-300))
+                    for peer, g in grads.items()
+                    if peer != "rnn_numba"
+                }
+                others = [times[p] for p in peers if p != "rnn_numba"]
+                record = {
+                    "cell": cell, "dtype": dt, "T": T, "B": B, "n_in": n_in, "H": H,
+                    "seconds": times, "gemm_fraction": {p: flops / t / rates[dt] for p, t in times.items()},
+                    "speedup_vs_fastest_peer": (min(others) / times["rnn_numba"]) if others else None,
+                    "grad_rel_diff": agree,
+                }  # fmt: skip
+                records.append(record)
+                print(row(record), flush=True)
+    return {"machine": machine(), "gemm_gflops": {dt: r / 1e9 for dt, r in rates.items()}, "records": records}
+
+
+def row(r):
+    t = r["seconds"]
+    cols = [f"{r['cell']:5s} {r['dtype']:7s} T={r['T']:5d} B={r['B']:3d} n_in={r['n_in']:3d} H={r['H']:3d}"]
+    cols += [f"{p} {1e3 * v:9.3f} ms ({100 * r['gemm_fraction'][p]:5.1f}%)" for p, v in t.items()]
+    if r["speedup_vs_fastest_peer"] is not None:
+        cols.append(f"x{r['speedup_vs_fastest_peer']:.2f} vs fastest peer")
+    cols += [f"|dg|/|g| {p} {v:.1e}" for p, v in r["grad_rel_diff"].items()]
+    return " | ".join(cols)
+
+
+def machine():
+    import numba
+
+    info = {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
+            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()}  # fmt: skip
+    for name in ("torch", "jax"):
+        try:
+            info[name] = __import__(name).__version__
+        except ImportError:
+            pass
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return info
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small points, 3 repeats (a smoke run)")
+    parser.add_argument("--sweep", action="store_true", help="time against T and against H (for the paper)")
+    parser.add_argument("--cells", nargs="+", default=list(GATES), choices=list(GATES))
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--out", type=Path, help="write the JSON results here")
+    args = parser.parse_args()
+    peers = available_peers()
+    if args.sweep:
+        points = [(T, 32, 64, 128) for T in (100, 300, 1000, 3000, 10000)]
+        points += [(200, 32, 64, H) for H in (32, 64, 128, 256, 512)]
+    else:
+        points = QUICK_GRID if args.quick else GRID
+    repeats = 3 if args.quick else args.repeats
+    results = measure(points, args.cells, args.dtypes, repeats, peers)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=1))
+        print(f"# wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
