@@ -43,7 +43,7 @@ def initialise(views, n_hidden, forget_bias):
 
 @jit_kernel
 def forward_step(nonlinearity, a_t, r_t, h_next):
-    """h_next = f(a_t + r_t), all of shape (B, H)."""
+    """Write h_next = f(a_t + r_t), all of shape (B, H)."""
     zero = h_next.dtype.type(0)
     # One loop per nonlinearity, so that each is a plain loop LLVM vectorises.
     for b in range(h_next.shape[0]):
@@ -61,7 +61,7 @@ def forward_step(nonlinearity, a_t, r_t, h_next):
 
 @jit_kernel
 def backward_step(nonlinearity, dh, h_t, da):
-    """da = dh * f'(a_t + r_t), with f' written through h_t = f(.), shape (B, H).
+    """Write da = dh * f'(a_t + r_t), with f' written through h_t = f(.), shape (B, H).
 
     tanh' = 1 - h_t**2; relu' = [h_t > 0]; identity' = 1.
     """
