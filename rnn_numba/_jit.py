@@ -13,10 +13,12 @@ module passes options to Numba. Policy:
   flags are never set: a gradient check must be able to see a NaN.
 """
 
+import contextlib
 import hashlib
 from pathlib import Path
 
 import numba
+from threadpoolctl import ThreadpoolController
 
 FASTMATH = frozenset({"contract"})
 PACKAGE = Path(__file__).resolve().parent
@@ -25,6 +27,46 @@ PACKAGE = Path(__file__).resolve().parent
 def jit_kernel(func):
     """Compile ``func`` as an rnn_numba kernel with the package's Numba policy."""
     return numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH))(func)
+
+
+def jit_parallel_kernel(func):
+    """Like :func:`jit_kernel`, with ``prange`` loops run on Numba's threads."""
+    return numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH), parallel=True)(func)
+
+
+def batch_chunks(n_batch):
+    """How many threads to split a batch over: one chunk of sequences per thread."""
+    return max(1, min(numba.get_num_threads(), n_batch))
+
+
+_BLAS = None
+
+
+@contextlib.contextmanager
+def single_threaded_blas(active=True):
+    """Run the block with every BLAS library on one thread.
+
+    Inside the parallel kernels each Numba thread calls BLAS for its own
+    small per-step GEMMs; a multi-threaded BLAS would then oversubscribe the
+    cores (measured here: a 32 x 128 by 128 x 128 step took twice as long
+    with OpenBLAS on 2 threads as on 1).
+    """
+    global _BLAS
+    if not active:
+        yield
+        return
+    if _BLAS is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (the BLAS behind Numba's np.dot, loaded before we look)
+
+        _BLAS = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+    saved = [lib.num_threads for lib in _BLAS]
+    for lib in _BLAS:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(_BLAS, saved, strict=True):
+            lib.set_num_threads(n)
 
 
 def _sources_digest():

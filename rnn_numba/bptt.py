@@ -26,7 +26,10 @@ weight gradients are then GEMMs over all T*B rows.
 import numpy as np
 
 from . import cells
-from ._jit import jit_kernel
+from numba import prange
+
+from ._jit import batch_chunks, jit_kernel, jit_parallel_kernel
+from ._linalg import matmul, matmul_tn
 
 
 def full_schedule(n_steps):
@@ -54,18 +57,38 @@ def tbptt_schedule(n_steps, k1, k2):
 
 
 @jit_kernel
-def _add_sq_norms(dh, out):
-    """out[b] += ||dh[b]||^2 for dh of shape (B, H), without a temporary."""
-    for b in range(dh.shape[0]):
+def _add_sq_norms(dh, out, b0, b1):
+    """out[b] += ||dh[b]||^2 for rows b0:b1 of dh (B, H), without a temporary."""
+    for b in range(b0, b1):
         for j in range(dh.shape[1]):
             out[b] += dh[b, j] * dh[b, j]
 
 
 @jit_kernel
+def _add_rows(dst, src, b0, b1):
+    """dst[b0:b1] += src[b0:b1] for 2-D arrays, in place."""
+    for b in range(b0, b1):
+        for j in range(dst.shape[1]):
+            dst[b, j] += src[b, j]
+
+
+@jit_kernel
+def _copy_rows(dst, src, b0, b1):
+    """dst[b0:b1] = src[b0:b1] for 2-D arrays."""
+    for b in range(b0, b1):
+        for j in range(dst.shape[1]):
+            dst[b, j] = src[b, j]
+
+
+@jit_parallel_kernel
 def _backward_kernel(
-    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, lengths, h, c, cache, d_a, d_r, dh0, dc0, sq_norms
-):
+    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, lengths, h, c, cache,
+    d_a, d_r, dh0, dc0, sq_norms, n_chunks,
+):  # fmt: skip
     """Run the backward recursion of every segment, accumulating deltas.
+
+    The batch is split into ``n_chunks`` groups of whole sequences, one per
+    thread; each runs every segment's serial recursion for its own rows.
 
     Parameters
     ----------
@@ -90,52 +113,61 @@ def _backward_kernel(
         Receive (add) dL/dh_0 (and dL/dc_0) from segments with start 0.
     sq_norms : ndarray, shape (T + 1, B), or (0, B)
         If not empty, receives ||dL/dh_t||^2 (meaningful for full BPTT).
+    n_chunks : int
     """
-    n_batch, n_hidden = h.shape[1], h.shape[2]
+    n_steps, n_batch, n_hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
     width = d_a.shape[2]
     separate = d_r.shape[0] > 0
     record = sq_norms.shape[0] > 0
-    dh = np.empty((n_batch, n_hidden), dtype=h.dtype)
-    dh_prev = np.empty((n_batch, n_hidden), dtype=h.dtype)
-    dh_direct = np.empty((n_batch, n_hidden if direct else 0), dtype=h.dtype)
-    dc = np.empty((n_batch, c.shape[2]), dtype=h.dtype)
-    dc_prev = np.empty((n_batch, c.shape[2]), dtype=h.dtype)
-    da = np.empty((n_batch, width), dtype=h.dtype)
-    dr = np.empty((n_batch, width if separate else 0), dtype=h.dtype)
+    # Work buffers for the whole batch; each chunk touches only its rows.
+    dh = np.zeros((n_batch, n_hidden), dtype=h.dtype)
+    dh_prev = np.zeros((n_batch, n_hidden), dtype=h.dtype)
+    dh_direct = np.zeros((n_batch, n_hidden if direct else 0), dtype=h.dtype)
+    dc = np.zeros((n_batch, c.shape[2]), dtype=h.dtype)
+    dc_prev = np.zeros((n_batch, c.shape[2]), dtype=h.dtype)
+    da = np.zeros((n_batch, width), dtype=h.dtype)
+    dr = np.zeros((n_batch, width if separate else 0), dtype=h.dtype)
     zero = h.dtype.type(0)
-    for s in range(segments.shape[0]):
-        start, stop, inject_from = segments[s, 0], segments[s, 1], segments[s, 2]
-        dh[:] = zero
-        dc[:] = zero
-        if stop == h.shape[0] - 1:
-            dc += dc_end
-        for t in range(stop - 1, start - 1, -1):
-            if t >= inject_from:
-                dh += dh_loss[t]
-            if record:
-                _add_sq_norms(dh, sq_norms[t + 1])
-            cells.backward_step(kind, nonlinearity, dh, dc, h[t], h[t + 1], c[t], cache[t], da, dr, dc_prev, dh_direct)
-            # dL/dh_{t-1} = dL/dr_t @ W_hh.T (+ the cell's direct path)
-            np.dot(dr if separate else da, w_hh_t, dh_prev)
-            if direct:
-                dh_prev += dh_direct
-            for b in range(n_batch):
-                if t >= lengths[b]:  # padded step: h_{t+1} = h_t, the message passes unchanged
-                    da[b] = zero
-                    if separate:
-                        dr[b] = zero
-                    dh_prev[b] = dh[b]
-                    dc_prev[b] = dc[b]
-            d_a[t] += da
-            if separate:
-                d_r[t] += dr
-            dh[:] = dh_prev
-            dc[:] = dc_prev
-        if start == 0:
-            dh0 += dh
-            dc0 += dc
-            if record:
-                _add_sq_norms(dh, sq_norms[0])
+    for chunk in prange(n_chunks):
+        b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
+        for s in range(segments.shape[0]):
+            start, stop, inject_from = segments[s, 0], segments[s, 1], segments[s, 2]
+            dh[b0:b1] = zero
+            dc[b0:b1] = zero
+            if stop == n_steps:
+                _add_rows(dc, dc_end, b0, b1)
+            for t in range(stop - 1, start - 1, -1):
+                if t >= inject_from:
+                    _add_rows(dh, dh_loss[t], b0, b1)
+                if record:
+                    _add_sq_norms(dh, sq_norms[t + 1], b0, b1)
+                cells.backward_step(
+                    kind, nonlinearity, b0, b1, dh, dc, h[t], h[t + 1], c[t], cache[t], da, dr, dc_prev, dh_direct
+                )
+                # dL/dh_{t-1} = dL/dr_t @ W_hh.T (+ the cell's direct path)
+                if separate:
+                    np.dot(dr[b0:b1], w_hh_t, dh_prev[b0:b1])
+                else:
+                    np.dot(da[b0:b1], w_hh_t, dh_prev[b0:b1])
+                if direct:
+                    _add_rows(dh_prev, dh_direct, b0, b1)
+                for b in range(b0, b1):
+                    if t >= lengths[b]:  # padded step: h_{t+1} = h_t, the message passes unchanged
+                        da[b] = zero
+                        if separate:
+                            dr[b] = zero
+                        dh_prev[b] = dh[b]
+                        dc_prev[b] = dc[b]
+                _add_rows(d_a[t], da, b0, b1)
+                if separate:
+                    _add_rows(d_r[t], dr, b0, b1)
+                _copy_rows(dh, dh_prev, b0, b1)
+                _copy_rows(dc, dc_prev, b0, b1)
+            if start == 0:
+                _add_rows(dh0, dh, b0, b1)
+                _add_rows(dc0, dc, b0, b1)
+                if record:
+                    _add_sq_norms(dh, sq_norms[0], b0, b1)
 
 
 def _segments_overlap(segments):
@@ -194,6 +226,7 @@ def backprop(model, theta, x, traj, dh_top, segments, record_norms=False, dh_fin
         dh_top = dh_top.copy()
         dh_top[-1] += dh_final[-1]
 
+    n_chunks = batch_chunks(n_batch)
     if n_layers == 1 or not _segments_overlap(segments):
         groups = [segments]
     else:
@@ -219,7 +252,7 @@ def backprop(model, theta, x, traj, dh_top, segments, record_norms=False, dh_fin
             _backward_kernel(
                 model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, local, inject, dc_end, w_hh_t[k],
                 seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1], layer.cache[lo:hi],
-                seg_d_a, seg_d_r, seg_dh0, seg_dc0, sq_norms[k],
+                seg_d_a, seg_d_r, seg_dh0, seg_dc0, sq_norms[k], n_chunks,
             )  # fmt: skip
             if own:
                 d_a[k, lo:hi] += seg_d_a
@@ -230,7 +263,8 @@ def backprop(model, theta, x, traj, dh_top, segments, record_norms=False, dh_fin
                 dc0[k] += seg_dc0
             if k > 0:
                 # The layer below sees this layer's input gradient at every step of the segment.
-                inject = (seg_d_a.reshape(-1, width) @ params[k]["W_xh"].T).reshape(hi - lo, n_batch, n_hidden)
+                w_xh_t = np.ascontiguousarray(params[k]["W_xh"].T)
+                inject = matmul(seg_d_a.reshape(-1, width), w_xh_t, n_chunks).reshape(hi - lo, n_batch, n_hidden)
                 if dh_final is not None and hi == n_steps:
                     inject[-1] += dh_final[k - 1]
                 local = local.copy()
@@ -242,8 +276,8 @@ def backprop(model, theta, x, traj, dh_top, segments, record_norms=False, dh_fin
         d_a2 = d_a[k].reshape(-1, width)
         d_r2 = d_r[k].reshape(-1, width) if cell.SEPARATE_RECURRENT_DELTA else d_a2
         g = {
-            "W_xh": inputs.reshape(-1, inputs.shape[2]).T @ d_a2,
-            "W_hh": traj.layers[k].h[:-1].reshape(-1, n_hidden).T @ d_r2,
+            "W_xh": matmul_tn(inputs.reshape(-1, inputs.shape[2]), d_a2, n_chunks),
+            "W_hh": matmul_tn(traj.layers[k].h[:-1].reshape(-1, n_hidden), d_r2, n_chunks),
         }
         if "b_h" in p:
             g["b_h"] = d_a2.sum(axis=0)

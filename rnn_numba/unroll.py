@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cells
-from ._jit import jit_kernel
+from numba import prange
+
+from ._jit import batch_chunks, jit_parallel_kernel
+from ._linalg import matmul
 
 
 @dataclass
@@ -82,9 +85,12 @@ class Trajectory:
         return None if c is None else (c[0] if len(self.layers) == 1 else c)
 
 
-@jit_kernel
-def _unroll_kernel(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec):
+@jit_parallel_kernel
+def _unroll_kernel(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec, n_chunks):
     """Run the recurrence of cell ``kind`` over T steps, in place.
+
+    The batch is split into ``n_chunks`` groups of whole sequences, one per
+    thread; each runs the serial time loop for its own rows.
 
     Parameters
     ----------
@@ -100,15 +106,18 @@ def _unroll_kernel(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec
     cache : ndarray, shape (T, B, CACHE_WIDTH * H)
     rec : ndarray, shape (B, G*H)
         Work buffer for the recurrent projection r_t = h_{t-1} @ W_hh.
+    n_chunks : int
     """
     n_steps, n_batch = a.shape[0], a.shape[1]
-    for t in range(n_steps):
-        np.dot(h[t], w_hh, rec)
-        cells.forward_step(kind, nonlinearity, a[t], rec, b_rec, h[t], c[t], h[t + 1], c[t + 1], cache[t])
-        for b in range(n_batch):
-            if t >= lengths[b]:
-                h[t + 1, b] = h[t, b]
-                c[t + 1, b] = c[t, b]
+    for chunk in prange(n_chunks):
+        b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
+        for t in range(n_steps):
+            np.dot(h[t][b0:b1], w_hh, rec[b0:b1])
+            cells.forward_step(kind, nonlinearity, b0, b1, a[t], rec, b_rec, h[t], c[t], h[t + 1], c[t + 1], cache[t])
+            for b in range(b0, b1):
+                if t >= lengths[b]:
+                    h[t + 1, b] = h[t, b]
+                    c[t + 1, b] = c[t, b]
 
 
 def unroll_layer(model, p, x, h0, c0, lengths):
@@ -130,8 +139,9 @@ def unroll_layer(model, p, x, h0, c0, lengths):
     cell, dtype, n_hidden = model.cell, model.dtype, model.n_hidden
     n_steps, n_batch, n_in = x.shape
     width = cell.N_GATES * n_hidden
+    n_chunks = batch_chunks(n_batch)
     a = np.empty((n_steps, n_batch, width), dtype=dtype)
-    np.matmul(x.reshape(-1, n_in), p["W_xh"], out=a.reshape(-1, width))
+    matmul(x.reshape(-1, n_in), p["W_xh"], n_chunks, out=a.reshape(-1, width))
     if "b_h" in p:
         a += p["b_h"]
     h = np.empty((n_steps + 1, n_batch, n_hidden), dtype=dtype)
@@ -144,7 +154,7 @@ def unroll_layer(model, p, x, h0, c0, lengths):
     b_rec = p.get(cell.RECURRENT_BIAS[0]) if cell.RECURRENT_BIAS else None
     if b_rec is None:
         b_rec = np.zeros(0, dtype=dtype)
-    _unroll_kernel(model.kind, model.nonlinearity_code, a, p["W_hh"], b_rec, lengths, h, c, cache, rec)
+    _unroll_kernel(model.kind, model.nonlinearity_code, a, p["W_hh"], b_rec, lengths, h, c, cache, rec, n_chunks)
     return LayerTrajectory(h=h, c=c if cell.HAS_CELL_STATE else None, cache=cache)
 
 
@@ -170,5 +180,5 @@ def unroll(model, theta, x, h0, c0, lengths):
         inputs = layer.h[1:]
     readout = model.readout_views(theta)
     n_steps, n_batch = x.shape[:2]
-    y = inputs.reshape(-1, model.n_hidden) @ readout["W_hy"] + readout["b_y"]
+    y = matmul(inputs.reshape(-1, model.n_hidden), readout["W_hy"], batch_chunks(n_batch)) + readout["b_y"]
     return Trajectory(layers=layers, y=y.reshape(n_steps, n_batch, model.n_out), lengths=lengths)

@@ -24,8 +24,8 @@ ELMAN, LSTM, GRU = KINDS["elman"], KINDS["lstm"], KINDS["gru"]
 
 
 @jit_kernel
-def forward_step(kind, nonlinearity, a_t, r_t, b_rec, h_prev, c_prev, h_next, c_next, cache_t):
-    """One step of cell ``kind``: (h_prev, c_prev) -> (h_next, c_next), shapes (B, H).
+def forward_step(kind, nonlinearity, b0, b1, a_t, r_t, b_rec, h_prev, c_prev, h_next, c_next, cache_t):
+    """One step of cell ``kind`` for rows ``b0:b1``: (h_prev, c_prev) -> (h_next, c_next), shapes (B, H).
 
     ``a_t`` (B, G*H) is the input projection with its bias, ``r_t`` (B, G*H)
     the recurrent projection h_prev @ W_hh, ``b_rec`` the cell's recurrent
@@ -33,16 +33,16 @@ def forward_step(kind, nonlinearity, a_t, r_t, b_rec, h_prev, c_prev, h_next, c_
     what the backward step needs.
     """
     if kind == ELMAN:
-        elman.forward_step(nonlinearity, a_t, r_t, h_next)
+        elman.forward_step(nonlinearity, b0, b1, a_t, r_t, h_next)
     elif kind == LSTM:
-        lstm.forward_step(a_t, r_t, c_prev, h_next, c_next, cache_t)
+        lstm.forward_step(b0, b1, a_t, r_t, c_prev, h_next, c_next, cache_t)
     elif kind == GRU:
-        gru.forward_step(a_t, r_t, b_rec, h_prev, h_next, cache_t)
+        gru.forward_step(b0, b1, a_t, r_t, b_rec, h_prev, h_next, cache_t)
 
 
 @jit_kernel
-def backward_step(kind, nonlinearity, dh, dc, h_prev, h_t, c_prev, cache_t, da, dr, dc_prev, dh_direct):
-    """Backward through one step of cell ``kind``.
+def backward_step(kind, nonlinearity, b0, b1, dh, dc, h_prev, h_t, c_prev, cache_t, da, dr, dc_prev, dh_direct):
+    """Backward through one step of cell ``kind``, for rows ``b0:b1``.
 
     Given ``dh`` = dL/dh_t (B, H) and, for cells with a cell state, ``dc`` =
     dL/dc_t, writes ``da`` = dL/da_t (B, G*H); ``dr`` = dL/dr_t when the
@@ -52,8 +52,8 @@ def backward_step(kind, nonlinearity, dh, dc, h_prev, h_t, c_prev, cache_t, da, 
     ``HAS_DIRECT_PATH`` is set. The driver adds dr @ W_hh.T.
     """
     if kind == ELMAN:
-        elman.backward_step(nonlinearity, dh, h_t, da)
+        elman.backward_step(nonlinearity, b0, b1, dh, h_t, da)
     elif kind == LSTM:
-        lstm.backward_step(dh, dc, c_prev, cache_t, da, dc_prev)
+        lstm.backward_step(b0, b1, dh, dc, c_prev, cache_t, da, dc_prev)
     elif kind == GRU:
-        gru.backward_step(dh, h_prev, cache_t, da, dr, dh_direct)
+        gru.backward_step(b0, b1, dh, h_prev, cache_t, da, dr, dh_direct)

@@ -42,11 +42,11 @@ def initialise(views, n_hidden, forget_bias):
 
 
 @jit_kernel
-def forward_step(nonlinearity, a_t, r_t, h_next):
+def forward_step(nonlinearity, b0, b1, a_t, r_t, h_next):
     """Write h_next = f(a_t + r_t), all of shape (B, H)."""
     zero = h_next.dtype.type(0)
     # One loop per nonlinearity, so that each is a plain loop LLVM vectorises.
-    for b in range(h_next.shape[0]):
+    for b in range(b0, b1):
         if nonlinearity == TANH:
             for j in range(h_next.shape[1]):
                 h_next[b, j] = tanh(a_t[b, j] + r_t[b, j])
@@ -60,14 +60,14 @@ def forward_step(nonlinearity, a_t, r_t, h_next):
 
 
 @jit_kernel
-def backward_step(nonlinearity, dh, h_t, da):
+def backward_step(nonlinearity, b0, b1, dh, h_t, da):
     """Write da = dh * f'(a_t + r_t), with f' written through h_t = f(.), shape (B, H).
 
     tanh' = 1 - h_t**2; relu' = [h_t > 0]; identity' = 1.
     """
     one = h_t.dtype.type(1)
     zero = h_t.dtype.type(0)
-    for b in range(h_t.shape[0]):
+    for b in range(b0, b1):
         if nonlinearity == TANH:
             for j in range(h_t.shape[1]):
                 da[b, j] = dh[b, j] * (one - h_t[b, j] * h_t[b, j])

@@ -43,11 +43,11 @@ def initialise(views, n_hidden, forget_bias):
 
 
 @jit_kernel
-def forward_step(a, q, b_hn, h_prev, h_next, cache):
+def forward_step(b0, b1, a, q, b_hn, h_prev, h_next, cache):
     """One GRU step; ``cache`` (B, 4H) receives [r | z | n | q_n + b_hn]."""
     n_hidden = h_next.shape[1]
     has_bias = b_hn.shape[0] > 0
-    for b in range(h_next.shape[0]):
+    for b in range(b0, b1):
         for j in range(n_hidden):
             r = sigmoid(a[b, j] + q[b, j])
             z = sigmoid(a[b, n_hidden + j] + q[b, n_hidden + j])
@@ -63,7 +63,7 @@ def forward_step(a, q, b_hn, h_prev, h_next, cache):
 
 
 @jit_kernel
-def backward_step(dh, h_prev, cache, da, dq, dh_direct):
+def backward_step(b0, b1, dh, h_prev, cache, da, dq, dh_direct):
     """Backward through one GRU step.
 
     dn = dh (1 - z); da_n = dn (1 - n^2); dq_n = da_n r;
@@ -72,7 +72,7 @@ def backward_step(dh, h_prev, cache, da, dq, dh_direct):
     """
     n_hidden = dh.shape[1]
     one = dh.dtype.type(1)
-    for b in range(dh.shape[0]):
+    for b in range(b0, b1):
         for j in range(n_hidden):
             r = cache[b, j]
             z = cache[b, n_hidden + j]

@@ -41,10 +41,10 @@ def initialise(views, n_hidden, forget_bias):
 
 
 @jit_kernel
-def forward_step(z_in, z_rec, c_prev, h_next, c_next, cache):
+def forward_step(b0, b1, z_in, z_rec, c_prev, h_next, c_next, cache):
     """One LSTM step; ``cache`` (B, 5H) receives [i | f | g | o | tanh(c_t)]."""
     n_hidden = h_next.shape[1]
-    for b in range(h_next.shape[0]):
+    for b in range(b0, b1):
         for j in range(n_hidden):
             i = sigmoid(z_in[b, j] + z_rec[b, j])
             f = sigmoid(z_in[b, n_hidden + j] + z_rec[b, n_hidden + j])
@@ -62,7 +62,7 @@ def forward_step(z_in, z_rec, c_prev, h_next, c_next, cache):
 
 
 @jit_kernel
-def backward_step(dh, dc, c_prev, cache, dz, dc_prev):
+def backward_step(b0, b1, dh, dc, c_prev, cache, dz, dc_prev):
     """Backward through one LSTM step.
 
     dc_t(total) = dc + dh * o * (1 - tanh(c_t)^2);
@@ -71,7 +71,7 @@ def backward_step(dh, dc, c_prev, cache, dz, dc_prev):
     """
     n_hidden = dh.shape[1]
     one = dh.dtype.type(1)
-    for b in range(dh.shape[0]):
+    for b in range(b0, b1):
         for j in range(n_hidden):
             i = cache[b, j]
             f = cache[b, n_hidden + j]
