@@ -14,7 +14,7 @@ from ._jit import jit_parallel_kernel
 
 @jit_parallel_kernel
 def _matmul_rows(a, b, out, n_chunks):
-    """out = a @ b, rows of ``a`` split into ``n_chunks``; a (M, K), b (K, N), out (M, N)."""
+    """Out = a @ b, rows of ``a`` split into ``n_chunks``; a (M, K), b (K, N), out (M, N)."""
     m = a.shape[0]
     for chunk in prange(n_chunks):
         r0, r1 = chunk * m // n_chunks, (chunk + 1) * m // n_chunks
@@ -31,7 +31,7 @@ def _matmul_tn_rows(a, b, partial, n_chunks):
 
 
 def matmul(a, b, n_chunks, out=None):
-    """a @ b for 2-D C-contiguous arrays, over ``n_chunks`` threads.
+    """A @ b for 2-D C-contiguous arrays, over ``n_chunks`` threads.
 
     Parameters
     ----------
@@ -53,7 +53,7 @@ def matmul(a, b, n_chunks, out=None):
 
 
 def matmul_tn(a, b, n_chunks):
-    """a.T @ b for 2-D C-contiguous arrays with many rows (a weight gradient), over ``n_chunks`` threads.
+    """Return a.T @ b for 2-D C-contiguous arrays with many rows (a weight gradient), over ``n_chunks`` threads.
 
     Parameters
     ----------

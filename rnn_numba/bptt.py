@@ -24,10 +24,9 @@ weight gradients are then GEMMs over all T*B rows.
 """
 
 import numpy as np
-
-from . import cells
 from numba import prange
 
+from . import cells
 from ._jit import batch_chunks, jit_kernel, jit_parallel_kernel
 from ._linalg import matmul, matmul_tn
 

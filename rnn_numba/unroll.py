@@ -11,10 +11,9 @@ state is its last valid state.
 from dataclasses import dataclass
 
 import numpy as np
-
-from . import cells
 from numba import prange
 
+from . import cells
 from ._jit import batch_chunks, jit_parallel_kernel
 from ._linalg import matmul
 
