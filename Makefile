@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SCALE ?= default
 
-.PHONY: test figures bench lint clean
+.PHONY: test figures bench bench-check peers lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,22 @@ test: $(VENV)/.installed-test,torch
 figures: $(VENV)/.installed-paper
 	$(BIN)/python paper/make_figures.py --scale $(SCALE)
 
+# The asv suite once against the working tree (results saved for `asv publish`).
 bench: $(VENV)/.installed-bench
-	cd benchmarks && ../$(BIN)/asv run --python=same --quick --show-stderr
+	$(BIN)/asv machine --yes
+	$(BIN)/asv run --python=same --quick --show-stderr
+
+# Every benchmark still runs (CI): quick mode, nothing saved; asv exits non-zero on a failure.
+bench-check: $(VENV)/.installed-bench
+	$(BIN)/asv machine --yes
+	$(BIN)/asv run --python=same --quick --dry-run --show-stderr
+
+# rnn_numba beside PyTorch and JAX (the README's table and the paper's speed figure).
+peers: $(VENV)/.installed-peers,paper
+	$(BIN)/python benchmarks/peers.py --out benchmarks/results/peers_grid.json
+	$(BIN)/python benchmarks/peers.py --sweep --dtypes float32 --cells elman lstm --repeats 3 \
+		--out benchmarks/results/peers_sweep.json
+	$(BIN)/python paper/make_figures.py speed
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check rnn_numba tests benchmarks paper

@@ -35,7 +35,7 @@ QUICK_GRID = [(50, 1, 8, 16), (50, 8, 8, 32)]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def median_time(fn, repeats, min_time=0.2):
+def median_time(fn, repeats, min_time=0.1):
     """Median wall time of ``fn()`` over ``repeats`` runs (each run loops until ``min_time``)."""
     fn()  # warm up (compilation, caches)
     times = []
@@ -218,6 +218,24 @@ def row(r):
     return " | ".join(cols)
 
 
+def markdown(results):
+    """The results as a Markdown table: medians in ms, GEMM fraction, speed-up over the faster peer."""
+    lines = [
+        "| cell | dtype | T | B | n_in | H | rnn_numba ms | PyTorch ms | JAX ms | x faster peer | rnn_numba % GEMM |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results["records"]:
+        t = r["seconds"]
+        fmt = [f"{1e3 * t[p]:.3g}" if p in t else "-" for p in ("rnn_numba", "pytorch", "jax")]
+        speedup = r["speedup_vs_fastest_peer"]
+        lines.append(
+            f"| {r['cell']} | {r['dtype']} | {r['T']} | {r['B']} | {r['n_in']} | {r['H']} | "
+            + " | ".join(fmt)
+            + f" | {speedup:.2f} | {100 * r['gemm_fraction']['rnn_numba']:.0f}% |"
+        )
+    return "\n".join(lines)
+
+
 def machine():
     import numba
 
@@ -239,16 +257,20 @@ def machine():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small points, 3 repeats (a smoke run)")
-    parser.add_argument("--sweep", action="store_true", help="time against T and against H (for the paper)")
+    parser.add_argument("--sweep", action="store_true", help="time against T and against H (the paper's figure)")
     parser.add_argument("--cells", nargs="+", default=list(GATES), choices=list(GATES))
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", type=Path, help="write the JSON results here")
+    parser.add_argument("--table", type=Path, help="print the Markdown table of a results JSON and exit")
     args = parser.parse_args()
+    if args.table:
+        print(markdown(json.loads(args.table.read_text())))
+        return
     peers = available_peers()
     if args.sweep:
-        points = [(T, 32, 64, 128) for T in (100, 300, 1000, 3000, 10000)]
-        points += [(200, 32, 64, H) for H in (32, 64, 128, 256, 512)]
+        points = [(T, 32, 64, 128) for T in (100, 300, 1000, 3000)]
+        points += [(200, 32, 64, H) for H in (32, 64, 256, 512)]
     else:
         points = QUICK_GRID if args.quick else GRID
     repeats = 3 if args.quick else args.repeats
