@@ -1,5 +1,8 @@
 """Speed and peak memory of forward unrolling and of every BPTT schedule, for each cell."""
 
+import subprocess
+import sys
+
 from .common import problem
 
 SCHEDULES = {"full": {}, "horizon_10": {"horizon": 10}, "tbptt_10_20": {"tbptt": (10, 20)}}
@@ -9,7 +12,7 @@ CELLS = ["elman", "lstm", "gru"]
 
 
 class Forward:
-    params = (CELLS, [100, 1000], [1, 32], [32, 128], ["float32", "float64"])
+    params = (CELLS, [100, 1000], [1, 32], [64], ["float32", "float64"])
     param_names = ["cell", "T", "B", "H", "dtype"]
 
     def setup(self, cell, n_steps, n_batch, n_hidden, dtype):
@@ -24,7 +27,7 @@ class Forward:
 
 
 class Gradient:
-    params = (CELLS, list(SCHEDULES), [100, 1000], [1, 32], [64], ["float32", "float64"])
+    params = (CELLS, list(SCHEDULES), [1000], [1, 32], [64], ["float32", "float64"])
     param_names = ["cell", "schedule", "T", "B", "H", "dtype"]
 
     def setup(self, cell, schedule, n_steps, n_batch, n_hidden, dtype):
@@ -57,7 +60,7 @@ class StackedGradient:
 class OnlineTBPTT:
     """Window-by-window TBPTT(k1, k2) over a stream, with an SGD update per window."""
 
-    params = (CELLS, [(1, 10), (10, 20), (50, 50)], [1, 32])
+    params = (CELLS, [(1, 10), (10, 20)], [1, 32])
     param_names = ["cell", "k1_k2", "B"]
 
     def setup(self, cell, k1_k2, n_batch):
@@ -74,10 +77,22 @@ class OnlineTBPTT:
         self.run(k1_k2)
 
 
+FIRST_GRADIENT = """
+import numpy as np
+import rnn_numba as rn
+net = rn.Elman(2, 8, 1, seed=0)
+net.loss_and_grad(np.zeros((10, 1, 2)), np.zeros((10, 1, 1)))
+"""
+
+
 class Compile:
     """Cold compilation of every kernel (empty Numba cache), and a warm import + first call."""
 
     timeout = 300
+
+    def setup(self):
+        # Fill the package's own cache, so that the warm benchmark is warm.
+        subprocess.run([sys.executable, "-c", FIRST_GRADIENT], check=True)
 
     def timeraw_cold_compile(self):
         return """
@@ -88,9 +103,4 @@ rnn_numba.warmup()
 """
 
     def timeraw_warm_import_and_first_gradient(self):
-        return """
-import numpy as np
-import rnn_numba as rn
-net = rn.Elman(2, 8, 1, seed=0)
-net.loss_and_grad(np.zeros((10, 1, 2)), np.zeros((10, 1, 1)))
-"""
+        return FIRST_GRADIENT

@@ -69,16 +69,16 @@ def single_threaded_blas(active=True):
             lib.set_num_threads(n)
 
 
-def _sources_digest():
-    """A hash of every Python source of the package."""
+def _sources_digest(package=PACKAGE):
+    """A hash of every Python source below ``package``."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
-        digest.update(str(path.relative_to(PACKAGE)).encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def invalidate_stale_cache():
+def invalidate_stale_cache(package=PACKAGE):
     """Delete the package's cached kernels if any source file changed since they were written.
 
     Numba keys a cached kernel on the file that defines it, not on the files
@@ -87,13 +87,13 @@ def invalidate_stale_cache():
     cache. A digest of all sources, kept beside the cache, catches that.
     Caches elsewhere (NUMBA_CACHE_DIR, read-only installs) are left alone.
     """
-    digest = _sources_digest()
-    stamp = PACKAGE / "__pycache__" / "numba_sources.sha256"
+    digest = _sources_digest(package)
+    stamp = package / "__pycache__" / "numba_sources.sha256"
     try:
         if stamp.exists() and stamp.read_text() == digest:
             return
         for pattern in ("*.nbi", "*.nbc"):
-            for path in PACKAGE.rglob(f"__pycache__/{pattern}"):
+            for path in package.rglob(f"__pycache__/{pattern}"):
                 path.unlink(missing_ok=True)
         stamp.parent.mkdir(exist_ok=True)
         stamp.write_text(digest)

@@ -27,7 +27,7 @@ import numpy as np
 from numba import prange
 
 from . import cells
-from ._jit import batch_chunks, jit_kernel, jit_parallel_kernel
+from ._jit import jit_kernel, jit_parallel_kernel
 from ._linalg import matmul, matmul_tn
 
 
@@ -175,7 +175,7 @@ def _segments_overlap(segments):
     return bool(np.any(segments[order[1:], 0] < segments[order[:-1], 1]))
 
 
-def backprop(model, theta, x, traj, dh_top, segments, record_norms=False, dh_final=None, dc_final=None):
+def backprop(model, theta, x, traj, dh_top, segments, n_chunks, record_norms=False, dh_final=None, dc_final=None):
     """Gradients of every layer's blocks, by the given schedule (validated inputs).
 
     Layers are backpropagated top to bottom; a layer's dL/da_t @ W_xh.T is
@@ -194,6 +194,8 @@ def backprop(model, theta, x, traj, dh_top, segments, record_norms=False, dh_fin
     dh_top : ndarray, shape (T, B, H)
         dL/dh_{t+1} of the top layer from the loss at step t.
     segments : ndarray of int64, shape (S, 3)
+    n_chunks : int
+        Threads to split the batch over.
     record_norms : bool
         Also return ||dL/dh_t|| for every layer and t = 0..T.
     dh_final, dc_final : ndarray, shape (L, B, H), optional
@@ -225,7 +227,6 @@ def backprop(model, theta, x, traj, dh_top, segments, record_norms=False, dh_fin
         dh_top = dh_top.copy()
         dh_top[-1] += dh_final[-1]
 
-    n_chunks = batch_chunks(n_batch)
     if n_layers == 1 or not _segments_overlap(segments):
         groups = [segments]
     else:

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _validate as check
 from . import bptt, cells, losses, params
-from ._jit import batch_chunks, single_threaded_blas
+from ._jit import single_threaded_blas
 from ._linalg import matmul, matmul_tn
 from .unroll import Trajectory, unroll
 
@@ -185,12 +185,12 @@ class RNN:
 
     def layer_views(self, theta):
         """Per layer, a dict of that layer's blocks under their cell names (``W_xh``, ...)."""
-        views = self.layout.views(theta)
+        views = self.params if theta is self._theta else self.layout.views(theta)
         return [{name: views[full] for name, full in names.items()} for names in self.layer_names]
 
     def readout_views(self, theta):
         """The readout blocks ``W_hy`` and ``b_y`` of ``theta``."""
-        views = self.layout.views(theta)
+        views = self.params if theta is self._theta else self.layout.views(theta)
         return {"W_hy": views["W_hy"], "b_y": views["b_y"]}
 
     def initialise(self, seed=None, *, recurrent_init="uniform", spectral_radius=None, forget_bias=1.0):
@@ -322,8 +322,8 @@ class RNN:
             every layer's states.
         """
         theta, x, h0, c0, lengths = self._batch_inputs(x, h0, c0, lengths, theta)
-        with _threads(x):
-            return unroll(self, theta, x, h0, c0, lengths)
+        with _threads(x) as n_chunks:
+            return unroll(self, theta, x, h0, c0, lengths, n_chunks)
 
     def loss(
         self, x, target, *, loss="mse", weights=None, lengths=None, h0=None, c0=None, reduction="mean", theta=None
@@ -332,8 +332,8 @@ class RNN:
         theta, x, h0, c0, lengths, target, weights = self._loss_inputs(
             x, target, loss, weights, lengths, h0, c0, reduction, theta
         )
-        with _threads(x):
-            traj = unroll(self, theta, x, h0, c0, lengths)
+        with _threads(x) as n_chunks:
+            traj = unroll(self, theta, x, h0, c0, lengths, n_chunks)
         return losses.loss_and_dy(loss, traj.y, target, weights, reduction)[0]
 
     # ------------------------------------------------------------------ backward
@@ -393,10 +393,10 @@ class RNN:
         segments = self._schedule(x.shape[0], horizon, tbptt)
         if grad_norms and (horizon is not None or tbptt is not None):
             raise ValueError("grad_norms is defined for full BPTT; drop horizon/tbptt or grad_norms")
-        with _threads(x):
-            traj = unroll(self, theta, x, h0, c0, lengths)
+        with _threads(x) as n_chunks:
+            traj = unroll(self, theta, x, h0, c0, lengths, n_chunks)
             value, dy = losses.loss_and_dy(loss, traj.y, target, weights, reduction)
-            return self._backprop(value, theta, x, traj, dy, None, segments, grad_norms)
+            return self._backprop(value, theta, x, traj, dy, None, segments, n_chunks, grad_norms)
 
     def loss_and_grad(self, x, target, **kwargs):
         """``(loss, grad)`` of :meth:`backward`, which documents the arguments."""
@@ -447,9 +447,9 @@ class RNN:
                 raise ValueError(f"dc_final is for cells with a cell state; the {self.cell.NAME} cell has none")
             dc_final = check.float_array("dc_final", dc_final, self.dtype, shape).reshape(h0.shape)
         segments = bptt.full_schedule(x.shape[0])
-        with _threads(x):
-            traj = unroll(self, theta, x, h0, c0, lengths)
-            return self._backprop(None, theta, x, traj, None, dh, segments, False, dh_final, dc_final)
+        with _threads(x) as n_chunks:
+            traj = unroll(self, theta, x, h0, c0, lengths, n_chunks)
+            return self._backprop(None, theta, x, traj, None, dh, segments, n_chunks, False, dh_final, dc_final)
 
     def _schedule(self, n_steps, horizon, tbptt):
         if horizon is not None and tbptt is not None:
@@ -461,19 +461,20 @@ class RNN:
             return bptt.tbptt_schedule(n_steps, k1, k2)
         return bptt.full_schedule(n_steps)
 
-    def _backprop(self, value, theta, x, traj, dy, dh, segments, grad_norms, dh_final=None, dc_final=None):
+    def _backprop(self, value, theta, x, traj, dy, dh, segments, n_chunks, grad_norms, dh_final=None, dc_final=None):
         """Gradient from dL/dy (readout loss) or dL/dh (caller's loss on the top states)."""
         readout = self.readout_views(theta)
         grad = np.zeros(self.layout.size, dtype=self.dtype)
         g = self.layout.views(grad)
         if dy is not None:
-            n_chunks = batch_chunks(x.shape[1])
             dy2 = dy.reshape(-1, self.n_out)
             g["W_hy"][...] = matmul_tn(traj.h[1:].reshape(-1, self.n_hidden), dy2, n_chunks)
             g["b_y"][...] = dy2.sum(axis=0)
             w_hy_t = np.ascontiguousarray(readout["W_hy"].T)
             dh = matmul(dy2, w_hy_t, n_chunks).reshape(traj.h[1:].shape)
-        layer_grads, dh0, dc0, norms = bptt.backprop(self, theta, x, traj, dh, segments, grad_norms, dh_final, dc_final)
+        layer_grads, dh0, dc0, norms = bptt.backprop(
+            self, theta, x, traj, dh, segments, n_chunks, grad_norms, dh_final, dc_final
+        )
         for names, layer in zip(self.layer_names, layer_grads, strict=True):
             for name, value_k in layer.items():
                 g[names[name]][...] = value_k
@@ -500,14 +501,16 @@ def _threads(x):
     sequence gets a single Numba thread: idle OpenMP workers spin too (a
     T = 1000, B = 1 Elman gradient took 8 ms on 2 threads, 2.2 ms on 1).
     """
-    n_chunks = batch_chunks(x.shape[1])
     saved = numba.get_num_threads()
-    numba.set_num_threads(n_chunks)
+    n_chunks = max(1, min(saved, x.shape[1]))
+    if n_chunks != saved:
+        numba.set_num_threads(n_chunks)
     try:
         with single_threaded_blas(n_chunks > 1):
-            yield
+            yield n_chunks
     finally:
-        numba.set_num_threads(saved)
+        if n_chunks != saved:
+            numba.set_num_threads(saved)
 
 
 def check_k1_k2(k1, k2):

@@ -8,7 +8,6 @@ finite differences work on them directly.
 """
 
 import numpy as np
-from scipy.stats import ortho_group
 
 
 class ParamLayout:
@@ -54,6 +53,8 @@ def uniform(rng, shape, bound):
 
 def orthogonal(rng, n):
     """A random orthogonal (n, n) matrix, Haar-distributed (Saxe et al. 2014, arXiv:1312.6120)."""
+    from scipy.stats import ortho_group  # imported here: scipy.stats takes ~1.5 s to import
+
     if n == 1:
         return np.array([[rng.choice([-1.0, 1.0])]])
     return ortho_group.rvs(n, random_state=rng)

@@ -119,7 +119,7 @@ def _unroll_kernel(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec
                     c[t + 1, b] = c[t, b]
 
 
-def unroll_layer(model, p, x, h0, c0, lengths):
+def unroll_layer(model, p, x, h0, c0, lengths, n_chunks):
     """Forward pass of one layer with parameter views ``p`` (validated inputs).
 
     Parameters
@@ -130,6 +130,8 @@ def unroll_layer(model, p, x, h0, c0, lengths):
     x : ndarray, shape (T, B, n_in_layer)
     h0, c0 : ndarray, shape (B, H); ``c0`` None for cells without cell state
     lengths : ndarray of int64, shape (B,)
+    n_chunks : int
+        Threads to split the batch over (see :func:`rnn_numba._jit.batch_chunks`).
 
     Returns
     -------
@@ -138,7 +140,6 @@ def unroll_layer(model, p, x, h0, c0, lengths):
     cell, dtype, n_hidden = model.cell, model.dtype, model.n_hidden
     n_steps, n_batch, n_in = x.shape
     width = cell.N_GATES * n_hidden
-    n_chunks = batch_chunks(n_batch)
     a = np.empty((n_steps, n_batch, width), dtype=dtype)
     matmul(x.reshape(-1, n_in), p["W_xh"], n_chunks, out=a.reshape(-1, width))
     if "b_h" in p:
@@ -157,7 +158,7 @@ def unroll_layer(model, p, x, h0, c0, lengths):
     return LayerTrajectory(h=h, c=c if cell.HAS_CELL_STATE else None, cache=cache)
 
 
-def unroll(model, theta, x, h0, c0, lengths):
+def unroll(model, theta, x, h0, c0, lengths, n_chunks=None):
     """Forward pass of every layer and the readout (validated inputs).
 
     Parameters
@@ -167,17 +168,21 @@ def unroll(model, theta, x, h0, c0, lengths):
     x : ndarray, shape (T, B, n_in), C-contiguous, of the model's dtype
     h0, c0 : ndarray, shape (L, B, H); ``c0`` None for cells without cell state
     lengths : ndarray of int64, shape (B,)
+    n_chunks : int, optional
+        Threads to split the batch over; by default one per Numba thread.
 
     Returns
     -------
     Trajectory
     """
+    if n_chunks is None:
+        n_chunks = batch_chunks(x.shape[1])
     layers, inputs = [], x
     for k, p in enumerate(model.layer_views(theta)):
-        layer = unroll_layer(model, p, inputs, h0[k], None if c0 is None else c0[k], lengths)
+        layer = unroll_layer(model, p, inputs, h0[k], None if c0 is None else c0[k], lengths, n_chunks)
         layers.append(layer)
         inputs = layer.h[1:]
     readout = model.readout_views(theta)
     n_steps, n_batch = x.shape[:2]
-    y = matmul(inputs.reshape(-1, model.n_hidden), readout["W_hy"], batch_chunks(n_batch)) + readout["b_y"]
+    y = matmul(inputs.reshape(-1, model.n_hidden), readout["W_hy"], n_chunks) + readout["b_y"]
     return Trajectory(layers=layers, y=y.reshape(n_steps, n_batch, model.n_out), lengths=lengths)

@@ -1,6 +1,7 @@
 """The Numba policy module: one place for options, and a cache that cannot go stale."""
 
 import re
+import shutil
 from pathlib import Path
 
 from rnn_numba import _jit
@@ -17,21 +18,18 @@ def test_numba_options_are_set_only_in_the_policy_module():
 
 
 def test_a_source_change_clears_cached_kernels(tmp_path):
-    cache = PACKAGE / "__pycache__"
-    cache.mkdir(exist_ok=True)
-    stamp = cache / "numba_sources.sha256"
-    probe = cache / "probe_for_test.nbi"
-    saved = stamp.read_text() if stamp.exists() else None
-    try:
-        probe.write_text("stale")
-        stamp.write_text("digest of other sources")
-        _jit.invalidate_stale_cache()
-        assert not probe.exists()
-        assert stamp.read_text() == _jit._sources_digest()
-        probe.write_text("fresh")
-        _jit.invalidate_stale_cache()  # same sources: the cache stays
-        assert probe.exists()
-    finally:
-        probe.unlink(missing_ok=True)
-        if saved is not None:
-            stamp.write_text(saved)
+    # A copy of the package's sources, so the real cache is left alone.
+    tree = tmp_path / "pkg"
+    shutil.copytree(PACKAGE, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    cached = tree / "cells" / "__pycache__" / "lstm.forward_step-44.py311.nbi"
+    cached.parent.mkdir()
+    cached.write_text("compiled before the edit")
+    _jit.invalidate_stale_cache(tree)  # no stamp yet: everything cached is suspect
+    assert not cached.exists()
+    cached.write_text("compiled after")
+    _jit.invalidate_stale_cache(tree)  # same sources: the cache stays
+    assert cached.exists()
+    lstm = tree / "cells" / "lstm.py"
+    lstm.write_text(lstm.read_text() + "\n# an edit\n")
+    _jit.invalidate_stale_cache(tree)  # a callee changed: the cache goes
+    assert not cached.exists()
