@@ -42,23 +42,25 @@ def initialise(views, n_hidden, forget_bias):
 
 @jit_kernel
 def forward_step(b0, b1, z_in, z_rec, c_prev, h_next, c_next, cache):
-    """One LSTM step; ``cache`` (B, 5H) receives [i | f | g | o | tanh(c_t)]."""
+    """One LSTM step for rows b0:b1; ``cache`` (B, 5H) receives [i | f | g | o | tanh(c_t)].
+
+    Written as short passes over contiguous memory (gates, then state), which
+    LLVM vectorises better than one loop doing everything.
+    """
     n_hidden = h_next.shape[1]
     for b in range(b0, b1):
+        for j in range(2 * n_hidden):  # i, f
+            cache[b, j] = sigmoid(z_in[b, j] + z_rec[b, j])
+        for j in range(2 * n_hidden, 3 * n_hidden):  # g
+            cache[b, j] = tanh(z_in[b, j] + z_rec[b, j])
+        for j in range(3 * n_hidden, 4 * n_hidden):  # o
+            cache[b, j] = sigmoid(z_in[b, j] + z_rec[b, j])
         for j in range(n_hidden):
-            i = sigmoid(z_in[b, j] + z_rec[b, j])
-            f = sigmoid(z_in[b, n_hidden + j] + z_rec[b, n_hidden + j])
-            g = tanh(z_in[b, 2 * n_hidden + j] + z_rec[b, 2 * n_hidden + j])
-            o = sigmoid(z_in[b, 3 * n_hidden + j] + z_rec[b, 3 * n_hidden + j])
-            c = f * c_prev[b, j] + i * g
-            tc = tanh(c)
+            c = cache[b, n_hidden + j] * c_prev[b, j] + cache[b, j] * cache[b, 2 * n_hidden + j]
             c_next[b, j] = c
-            h_next[b, j] = o * tc
-            cache[b, j] = i
-            cache[b, n_hidden + j] = f
-            cache[b, 2 * n_hidden + j] = g
-            cache[b, 3 * n_hidden + j] = o
-            cache[b, 4 * n_hidden + j] = tc
+            cache[b, 4 * n_hidden + j] = tanh(c)
+        for j in range(n_hidden):
+            h_next[b, j] = cache[b, 3 * n_hidden + j] * cache[b, 4 * n_hidden + j]
 
 
 @jit_kernel
