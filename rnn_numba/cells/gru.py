@@ -44,22 +44,24 @@ def initialise(views, n_hidden, forget_bias):
 
 @jit_kernel
 def forward_step(b0, b1, a, q, b_hn, h_prev, h_next, cache):
-    """One GRU step; ``cache`` (B, 4H) receives [r | z | n | q_n + b_hn]."""
+    """One GRU step for rows b0:b1; ``cache`` (B, 4H) receives [r | z | n | q_n + b_hn].
+
+    Written as short passes over contiguous memory, which LLVM vectorises.
+    """
     n_hidden = h_next.shape[1]
     has_bias = b_hn.shape[0] > 0
     for b in range(b0, b1):
+        for j in range(2 * n_hidden):  # r, z
+            cache[b, j] = sigmoid(a[b, j] + q[b, j])
         for j in range(n_hidden):
-            r = sigmoid(a[b, j] + q[b, j])
-            z = sigmoid(a[b, n_hidden + j] + q[b, n_hidden + j])
             qn = q[b, 2 * n_hidden + j]
             if has_bias:
                 qn += b_hn[j]
-            n = tanh(a[b, 2 * n_hidden + j] + r * qn)
-            h_next[b, j] = n + z * (h_prev[b, j] - n)
-            cache[b, j] = r
-            cache[b, n_hidden + j] = z
-            cache[b, 2 * n_hidden + j] = n
             cache[b, 3 * n_hidden + j] = qn
+            cache[b, 2 * n_hidden + j] = tanh(a[b, 2 * n_hidden + j] + cache[b, j] * qn)
+        for j in range(n_hidden):
+            n = cache[b, 2 * n_hidden + j]
+            h_next[b, j] = n + cache[b, n_hidden + j] * (h_prev[b, j] - n)
 
 
 @jit_kernel
