@@ -32,6 +32,9 @@ def main(scale="default"):
                 if pts:
                     xs, ys = np.array(pts).T
                     ax.loglog(xs, 1e3 * ys, marker=marker, color=color, ms=4, label=peer)
+            ticks = sorted({r[key] for r in series})
+            ax.set_xticks(ticks, [str(t) for t in ticks])
+            ax.minorticks_off()
             ax.set_xlabel(key)
         if len(by_t) >= 2:
             t, s = np.array([(r["T"], r["seconds"]["rnn_numba"]) for r in by_t]).T
