@@ -1,5 +1,6 @@
 """rnn_numba: Numba-accelerated recurrent networks, full and truncated BPTT."""
 
+from . import optim
 from .bptt import full_schedule, horizon_schedule, tbptt_schedule
 from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
@@ -18,6 +19,7 @@ __all__ = [
     "LayerTrajectory",
     "Window",
     "GradCheck",
+    "optim",
     "tbptt",
     "from_torch",
     "to_torch",

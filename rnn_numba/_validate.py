@@ -88,7 +88,7 @@ def float_array(name, value, dtype, shape):
 
 def check_shape(name, value, shape):
     """Raise ValueError unless ``value.shape`` matches ``shape`` (see :func:`float_array`)."""
-    expected = "(" + ", ".join(str(s) for s in shape) + ")"
+    expected = "(" + ", ".join(str(s) for s in shape) + ")"  # (only for the messages)
     if value.ndim != len(shape):
         raise ValueError(f"{name} must have shape {expected}, got an array of shape {value.shape}")
     for axis, (got, want) in enumerate(zip(value.shape, shape, strict=True)):

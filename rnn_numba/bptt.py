@@ -235,7 +235,7 @@ def backprop(model, theta, x, traj, dh_top, segments, n_chunks, record_norms=Fal
         lo, hi = int(group[:, 0].min()), int(group[:, 1].max())
         local = group - lo
         inject = dh_top[lo:hi]
-        seg_lengths = np.clip(traj.lengths - lo, 0, hi - lo)
+        seg_lengths = traj.lengths if lo == 0 and hi == n_steps else np.clip(traj.lengths - lo, 0, hi - lo)
         for k in reversed(range(n_layers)):
             layer = traj.layers[k]
             c = layer.c if layer.c is not None else empty_c
