@@ -8,8 +8,8 @@ def warmup(dtypes=(np.float64, np.float32)):
 
     Numba compiles a kernel on its first call; call this once at start-up so
     that the first real call is fast. With an empty cache it compiles every
-    kernel (55.6 s on the 2-core development machine, asv ``Compile``
-    benchmark); with a warm one it only loads them.
+    kernel (about a minute on the 2-core development machine; the asv
+    ``Compile`` benchmark tracks it); with a warm one it only loads them.
     """
     from .cells import CELLS
     from .model import RNN
@@ -17,6 +17,7 @@ def warmup(dtypes=(np.float64, np.float32)):
     for dtype in dtypes:
         # The cell and its nonlinearity are runtime arguments of the same
         # kernels: one call per dtype compiles everything.
+        # Two sequences, so that the batch-parallel GEMMs compile too.
         net = RNN(CELLS[0].NAME, 1, 2, 1, dtype=dtype, seed=0)
-        x = np.zeros((2, 1, 1), dtype=dtype)
-        net.backward(x, np.zeros((2, 1, 1), dtype=dtype), grad_norms=True)
+        x = np.zeros((2, 2, 1), dtype=dtype)
+        net.backward(x, np.zeros((2, 2, 1), dtype=dtype), grad_norms=True)
