@@ -33,3 +33,16 @@ def test_a_source_change_clears_cached_kernels(tmp_path):
     lstm.write_text(lstm.read_text() + "\n# an edit\n")
     _jit.invalidate_stale_cache(tree)  # a callee changed: the cache goes
     assert not cached.exists()
+
+
+def test_warmup_compiles_the_kernels_for_both_dtypes():
+    import numpy as np
+
+    import rnn_numba as rn
+    from rnn_numba import bptt, unroll
+
+    rn.warmup()
+    # (kernel, position of a float array argument: a, dh_loss)
+    for kernel, position in ((unroll._unroll_kernel, 2), (bptt._backward_kernel, 4)):
+        dtypes = {str(sig[position].dtype) for sig in kernel.signatures}
+        assert {str(np.dtype(np.float32)), str(np.dtype(np.float64))} <= dtypes, kernel
