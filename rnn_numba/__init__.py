@@ -1,6 +1,6 @@
 """rnn_numba: Numba-accelerated recurrent networks, full and truncated BPTT."""
 
-from . import optim
+from . import optim, tasks
 from .bptt import full_schedule, horizon_schedule, tbptt_schedule
 from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
@@ -20,6 +20,7 @@ __all__ = [
     "Window",
     "GradCheck",
     "optim",
+    "tasks",
     "tbptt",
     "from_torch",
     "to_torch",
