@@ -97,3 +97,15 @@ def test_bad_arguments():
         optim.Adam().step([0.0, 1.0], np.zeros(2))
     with pytest.raises(ValueError, match="max_norm"):
         optim.clip_grad_norm(np.ones(3), 0)
+
+
+def test_scipy_lbfgs_lowers_the_loss_on_the_adding_problem():
+    from scipy.optimize import minimize
+
+    batch = rn.tasks.adding(20, 64, seed=0)
+    net = rn.Elman(2, 8, 1, seed=0)
+    fun = net.objective(batch.x, batch.target, **batch.kwargs())
+    start = fun(net.theta.copy())[0]
+    result = minimize(fun, net.theta.copy(), jac=True, method="L-BFGS-B", options={"maxiter": 50})
+    assert result.fun < 0.5 * start
+    assert result.fun < rn.tasks.adding_baseline()  # below the predict-1 baseline on these sequences
