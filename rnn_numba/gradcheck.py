@@ -146,14 +146,12 @@ def check_grad(
         reduction=reduction, horizon=horizon, tbptt=tbptt,
     )  # fmt: skip
     # The validated arrays, and the weights with the reduction folded in.
-    theta0, xv, h0v, c0v, lengths, tv, wv = model._loss_inputs(
-        x, target, loss, weights, lengths, h0, c0, reduction, None
-    )
+    theta0, xv, _, _, lengths, tv, wv = model._loss_inputs(x, target, loss, weights, lengths, h0, c0, reduction, None)
     total = wv.sum()
     if reduction == "mean":
         wv = wv / total if total > 0 else wv * 0
     segments = model._schedule(xv.shape[0], horizon, tbptt)
-    held = unroll(model, theta0, xv, h0v, c0v, lengths)  # incoming states, held fixed
+    held = result.trajectory  # the forward pass at theta0: each segment's incoming state, held fixed
 
     def objective(theta):
         value = 0.0

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _validate as check
 from . import bptt, cells, losses, params
-from ._jit import single_threaded_blas
+from ._jit import batch_chunks, single_threaded_blas
 from ._linalg import matmul, matmul_tn
 from .unroll import Trajectory, unroll
 
@@ -502,7 +502,7 @@ def _threads(x):
     T = 1000, B = 1 Elman gradient took 8 ms on 2 threads, 2.2 ms on 1).
     """
     saved = numba.get_num_threads()
-    n_chunks = max(1, min(saved, x.shape[1]))
+    n_chunks = batch_chunks(x.shape[1])
     if n_chunks != saved:
         numba.set_num_threads(n_chunks)
     try:
