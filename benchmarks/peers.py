@@ -269,7 +269,7 @@ def main():
         return
     peers = available_peers()
     if args.sweep:
-        points = [(T, 32, 64, 128) for T in (100, 300, 1000, 3000)]
+        points = [(T, 32, 64, 128) for T in (100, 300, 1000, 3000, 10000)]
         points += [(200, 32, 64, H) for H in (32, 64, 256, 512)]
     else:
         points = QUICK_GRID if args.quick else GRID
