@@ -36,6 +36,16 @@ def positive_int(name, value, minimum=1):
     return value
 
 
+def positive_float(name, value):
+    """``value`` as a finite float > 0; TypeError for a non-number."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
 def _as_array(name, value):
     if not isinstance(value, np.ndarray):
         try:

@@ -79,10 +79,21 @@ def _copy_rows(dst, src, b0, b1):
             dst[b, j] = src[b, j]
 
 
+@jit_kernel
+def _clip_rows(a, clip, b0, b1):
+    """Clip rows b0:b1 of a 2-D array to [-clip, clip] in place (NaN stays NaN)."""
+    for b in range(b0, b1):
+        for j in range(a.shape[1]):
+            if a[b, j] > clip:
+                a[b, j] = clip
+            elif a[b, j] < -clip:
+                a[b, j] = -clip
+
+
 @jit_parallel_kernel
 def _backward_kernel(
     kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, lengths, h, c, cache,
-    d_a, d_r, dh0, dc0, sq_norms, n_chunks,
+    d_a, d_r, dh0, dc0, sq_norms, clip, n_chunks,
 ):  # fmt: skip
     """Run the backward recursion of every segment, accumulating deltas.
 
@@ -112,6 +123,9 @@ def _backward_kernel(
         Receive (add) dL/dh_0 (and dL/dc_0) from segments with start 0.
     sq_norms : ndarray, shape (T + 1, B), or (0, B)
         If not empty, receives ||dL/dh_t||^2 (meaningful for full BPTT).
+    clip : float
+        If > 0, every step's deltas dL/da_t (and dL/dr_t) are clipped to
+        [-clip, clip] before they travel on (Lasagne's ``grad_clipping``).
     n_chunks : int
     """
     n_steps, n_batch, n_hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
@@ -143,6 +157,10 @@ def _backward_kernel(
                 cells.backward_step(
                     kind, nonlinearity, b0, b1, dh, dc, h[t], h[t + 1], c[t], cache[t], da, dr, dc_prev, dh_direct
                 )
+                if clip > zero:
+                    _clip_rows(da, clip, b0, b1)
+                    if separate:
+                        _clip_rows(dr, clip, b0, b1)
                 # dL/dh_{t-1} = dL/dr_t @ W_hh.T (+ the cell's direct path)
                 if separate:
                     np.dot(dr[b0:b1], w_hh_t, dh_prev[b0:b1])
@@ -175,7 +193,19 @@ def _segments_overlap(segments):
     return bool(np.any(segments[order[1:], 0] < segments[order[:-1], 1]))
 
 
-def backprop(model, theta, x, traj, dh_top, segments, n_chunks, record_norms=False, dh_final=None, dc_final=None):
+def backprop(
+    model,
+    theta,
+    x,
+    traj,
+    dh_top,
+    segments,
+    n_chunks,
+    record_norms=False,
+    dh_final=None,
+    dc_final=None,
+    clip_message=None,
+):
     """Gradients of every layer's blocks, by the given schedule (validated inputs).
 
     Layers are backpropagated top to bottom; a layer's dL/da_t @ W_xh.T is
@@ -201,6 +231,12 @@ def backprop(model, theta, x, traj, dh_top, segments, n_chunks, record_norms=Fal
     dh_final, dc_final : ndarray, shape (L, B, H), optional
         dL/dh_T and dL/dc_T of every layer from outside (chaining a later
         segment's dL/dh_0 back into this one).
+    clip_message : float, optional
+        Clip the backward message at every step: each element of dL/da_t
+        (the gate pre-activations; for a GRU also of dL/dr_t, the recurrent
+        projection) to [-clip_message, clip_message], as Lasagne's
+        ``grad_clipping`` does. The clipped message is what travels on to
+        earlier steps, lower layers and the weight gradients.
 
     Returns
     -------
@@ -223,6 +259,7 @@ def backprop(model, theta, x, traj, dh_top, segments, n_chunks, record_norms=Fal
     sq_norms = np.zeros((n_layers, n_steps + 1 if record_norms else 0, n_batch), dtype=dtype)
     empty_c = np.zeros((n_steps + 1, n_batch, 0), dtype=dtype)
     no_dc = np.zeros((n_batch, c_width), dtype=dtype)
+    clip = dtype(0 if clip_message is None else clip_message)
     if dh_final is not None:
         dh_top = dh_top.copy()
         dh_top[-1] += dh_final[-1]
@@ -252,7 +289,7 @@ def backprop(model, theta, x, traj, dh_top, segments, n_chunks, record_norms=Fal
             _backward_kernel(
                 model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, local, inject, dc_end, w_hh_t[k],
                 seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1], layer.cache[lo:hi],
-                seg_d_a, seg_d_r, seg_dh0, seg_dc0, sq_norms[k], n_chunks,
+                seg_d_a, seg_d_r, seg_dh0, seg_dc0, sq_norms[k], clip, n_chunks,
             )  # fmt: skip
             if own:
                 d_a[k, lo:hi] += seg_d_a

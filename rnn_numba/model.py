@@ -351,6 +351,7 @@ class RNN:
         horizon=None,
         tbptt=None,
         grad_norms=False,
+        clip_message=None,
         theta=None,
     ):
         """Loss and gradient by full BPTT or one of the truncations.
@@ -381,6 +382,13 @@ class RNN:
             :func:`rnn_numba.tbptt`.
         grad_norms : bool
             Also return ||dL/dh_t|| for every t (full BPTT only).
+        clip_message : float, optional
+            Clip the backward message at every step (Lasagne's
+            ``grad_clipping``): each element of dL/da_t, the gradient of the
+            gate pre-activations (for a GRU also of dL/dr_t, the recurrent
+            projection), to [-clip_message, clip_message], before it travels
+            to earlier steps, lower layers and the weight gradients. Not a
+            gradient of the loss any more where it clips.
         theta : array_like, shape (n_params,), optional
 
         Returns
@@ -393,10 +401,14 @@ class RNN:
         segments = self._schedule(x.shape[0], horizon, tbptt)
         if grad_norms and (horizon is not None or tbptt is not None):
             raise ValueError("grad_norms is defined for full BPTT; drop horizon/tbptt or grad_norms")
+        if clip_message is not None:
+            clip_message = check.positive_float("clip_message", clip_message)
         with _threads(x) as n_chunks:
             traj = unroll(self, theta, x, h0, c0, lengths, n_chunks)
             value, dy = losses.loss_and_dy(loss, traj.y, target, weights, reduction)
-            return self._backprop(value, theta, x, traj, dy, None, segments, n_chunks, grad_norms)
+            return self._backprop(
+                value, theta, x, traj, dy, None, segments, n_chunks, grad_norms, clip_message=clip_message
+            )
 
     def loss_and_grad(self, x, target, **kwargs):
         """``(loss, grad)`` of :meth:`backward`, which documents the arguments."""
@@ -461,7 +473,10 @@ class RNN:
             return bptt.tbptt_schedule(n_steps, k1, k2)
         return bptt.full_schedule(n_steps)
 
-    def _backprop(self, value, theta, x, traj, dy, dh, segments, n_chunks, grad_norms, dh_final=None, dc_final=None):
+    def _backprop(
+        self, value, theta, x, traj, dy, dh, segments, n_chunks, grad_norms, dh_final=None, dc_final=None,
+        clip_message=None,
+    ):  # fmt: skip
         """Gradient from dL/dy (readout loss) or dL/dh (caller's loss on the top states)."""
         readout = self.readout_views(theta)
         grad = np.zeros(self.layout.size, dtype=self.dtype)
@@ -473,7 +488,7 @@ class RNN:
             w_hy_t = np.ascontiguousarray(readout["W_hy"].T)
             dh = matmul(dy2, w_hy_t, n_chunks).reshape(traj.h[1:].shape)
         layer_grads, dh0, dc0, norms = bptt.backprop(
-            self, theta, x, traj, dh, segments, n_chunks, grad_norms, dh_final, dc_final
+            self, theta, x, traj, dh, segments, n_chunks, grad_norms, dh_final, dc_final, clip_message
         )
         for names, layer in zip(self.layer_names, layer_grads, strict=True):
             for name, value_k in layer.items():

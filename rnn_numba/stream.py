@@ -66,7 +66,9 @@ def _chunks(stream):
     yield from stream
 
 
-def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, c0=None, reduction="mean"):
+def tbptt(
+    model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, c0=None, reduction="mean", clip_message=None
+):
     """Yield the TBPTT(k1, k2) windows of a stream, for online learning.
 
     Parameters
@@ -87,6 +89,8 @@ def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, 
         Per-step loss weights, chunked like ``stream``.
     h0, c0 : array_like, shape (B, H) or (L, B, H), optional
         Initial state (and an LSTM's cell state); zeros by default.
+    clip_message : float, optional
+        Clip the backward message at every step, as in :meth:`RNN.backward`.
 
     Yields
     ------
@@ -101,6 +105,9 @@ def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, 
     ...     net.theta -= 0.01 * w.grad
     """
     k1, k2 = check_k1_k2(k1, k2)
+    options = {"loss": loss, "reduction": reduction}
+    if clip_message is not None:
+        options["clip_message"] = check.positive_float("clip_message", clip_message)
     xs, ys, ws = _chunks(stream), _chunks(targets), _chunks(weights)
     # History from stream step `buf_start` on; the states (one more row than
     # the inputs) are (L, B, H) per step, stored when first computed.
@@ -127,7 +134,7 @@ def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, 
         buf["states"] = [np.concatenate([s, np.full((n_new,) + s.shape[1:], np.nan, s.dtype)]) for s in buf["states"]]
         now += n_new
         while now - done >= k1:
-            yield _window(model, buf, buf_start, done, done + k1, k2 - k1, loss, reduction)
+            yield _window(model, buf, buf_start, done, done + k1, k2 - k1, options)
             done += k1
         # Keep what the next window (or a last, shorter one) reaches back to.
         keep_from = max(0, done - (k2 - k1)) - buf_start
@@ -139,10 +146,10 @@ def tbptt(model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, 
     if buf is None:
         raise ValueError("the stream is empty; give at least one chunk of shape (T, B, n_in)")
     if now > done:
-        yield _window(model, buf, buf_start, done, now, k2 - k1, loss, reduction)
+        yield _window(model, buf, buf_start, done, now, k2 - k1, options)
 
 
-def _window(model, buf, buf_start, loss_start, stop, history, loss, reduction):
+def _window(model, buf, buf_start, loss_start, stop, history, options):
     """Run one window: forward from the held state ``history`` steps before its losses, full BPTT."""
     start = max(0, loss_start - history)
     lo, hi = start - buf_start, stop - buf_start
@@ -150,9 +157,7 @@ def _window(model, buf, buf_start, loss_start, stop, history, loss, reduction):
     weights[: loss_start - start] = 0
     held = [model._state_out(s[lo]) for s in buf["states"]]
     c0 = held[1] if len(held) > 1 else None
-    result = model.backward(
-        buf["x"][lo:hi], buf["y"][lo:hi], loss=loss, weights=weights, h0=held[0], c0=c0, reduction=reduction
-    )
+    result = model.backward(buf["x"][lo:hi], buf["y"][lo:hi], weights=weights, h0=held[0], c0=c0, **options)
     # States first computed in this window join the history.
     traj = result.trajectory
     computed = [np.stack([layer.h for layer in traj.layers], axis=1)]

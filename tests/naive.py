@@ -13,6 +13,7 @@ ACTIVATIONS = {
     "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
     "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(float)),
     "identity": (lambda z: z, lambda z: np.ones_like(z)),
+    "sigmoid": (sigmoid, lambda z: sigmoid(z) * (1 - sigmoid(z))),
 }
 
 
@@ -40,13 +41,16 @@ def step(net, p, x, h, c):
     return (1 - z) * n + z * h, None
 
 
-def step_backward(net, p, x, h, c, dh, dc):
-    """Backward through :func:`step`: returns dx, dh_prev, dc_prev, {block: grad}."""
+def step_backward(net, p, x, h, c, dh, dc, clip=np.inf):
+    """Backward through :func:`step`: returns dx, dh_prev, dc_prev, {block: grad}.
+
+    ``clip`` clips the pre-activation deltas elementwise (Lasagne's ``grad_clipping``).
+    """
     H = net.n_hidden
     b = p.get("b_h", 0)
     if net.cell.NAME == "elman":
         _, df = ACTIVATIONS[net.nonlinearity]
-        dz = dh * df(x @ p["W_xh"] + h @ p["W_hh"] + b)
+        dz = np.clip(dh * df(x @ p["W_xh"] + h @ p["W_hh"] + b), -clip, clip)
         grads = {"W_xh": np.outer(x, dz), "W_hh": np.outer(h, dz), "b_h": dz}
         return p["W_xh"] @ dz, p["W_hh"] @ dz, None, grads
     if net.cell.NAME == "lstm":
@@ -58,6 +62,7 @@ def step_backward(net, p, x, h, c, dh, dc):
             [dc_total * g * i * (1 - i), dc_total * c * f * (1 - f), dc_total * i * (1 - g**2),
              dh * np.tanh(c_new) * o * (1 - o)]
         )  # fmt: skip
+        dz = np.clip(dz, -clip, clip)
         grads = {"W_xh": np.outer(x, dz), "W_hh": np.outer(h, dz), "b_h": dz}
         return p["W_xh"] @ dz, p["W_hh"] @ dz, dc_total * f, grads
     a = x @ p["W_xh"] + b
@@ -68,9 +73,9 @@ def step_backward(net, p, x, h, c, dh, dc):
     da_n = dh * (1 - z) * (1 - n**2)
     da_r = da_n * qn * r * (1 - r)
     da_z = dh * (h - n) * z * (1 - z)
-    da = np.concatenate([da_r, da_z, da_n])
-    dq = np.concatenate([da_r, da_z, da_n * r])
-    grads = {"W_xh": np.outer(x, da), "W_hh": np.outer(h, dq), "b_h": da, "b_hn": da_n * r}
+    da = np.clip(np.concatenate([da_r, da_z, da_n]), -clip, clip)
+    dq = np.clip(np.concatenate([da_r, da_z, da_n * r]), -clip, clip)
+    grads = {"W_xh": np.outer(x, da), "W_hh": np.outer(h, dq), "b_h": da, "b_hn": dq[2 * H :]}
     return p["W_xh"] @ da, p["W_hh"] @ dq + dh * z, None, grads
 
 
@@ -234,3 +239,33 @@ def tbptt_windows(net, x, target, k1, k2, loss="mse", weights=None, reduction="m
         windows.append((start, stop, value, grad))
         done = stop
     return windows
+
+
+def clipped_gradient(net, x, target, clip, loss="mse", reduction="mean"):
+    """Full BPTT of a one-layer net with the backward message clipped at every step.
+
+    Clipping acts on the summed message, so this runs one backward sweep per
+    sequence (not term by term). Returns the flat gradient.
+    """
+    T, B, _ = x.shape
+    h, c, y = forward(net, x)
+    (p,) = layer_params(net)
+    _, dy = loss_terms(loss, y, target)
+    dy = dy * effective_weights(None, None, T, B, reduction)[..., None]
+    W_hy = np.asarray(net.params["W_hy"], float)
+    grads = {name: np.zeros_like(v) for name, v in p.items()}
+    for b in range(B):
+        dh, dc = np.zeros(net.n_hidden), np.zeros(net.n_hidden)
+        for t in reversed(range(T)):
+            dh = dh + W_hy @ dy[t, b]
+            _, dh, dc, g = step_backward(net, p, x[t, b], h[0, t, b], c[0, t, b], dh, dc, clip)
+            dc = np.zeros(net.n_hidden) if dc is None else dc
+            for name in grads:
+                grads[name] += g[name]
+    flat = np.zeros(net.n_params)
+    views = net.layout.views(flat)
+    for name, value in grads.items():
+        views[name][...] = value
+    views["W_hy"][...] = np.einsum("tbh,tbo->ho", h[0, 1:], dy)
+    views["b_y"][...] = dy.sum(axis=(0, 1))
+    return flat

@@ -271,3 +271,48 @@ def test_float32_stays_float32(cell, nonlinearity):
     assert out.h.dtype == out.y.dtype == g.grad.dtype == g.dh0.dtype == g.dh_norms.dtype == np.float32
     if cell == "lstm":
         assert out.c.dtype == g.dc0.dtype == np.float32
+
+
+one_layer_problems = problems(
+    dtypes=[np.float64], max_layers=1, variable_lengths=False, loss_weights=False, initial_state=False
+)
+
+
+@given(one_layer_problems, st.floats(1e-3, 1.0))
+def test_clipped_message_matches_naive_reference(problem, clip):
+    net, opts = problem.model, problem.options
+    result = net.backward(problem.x, problem.target, loss=opts["loss"], reduction=opts["reduction"], clip_message=clip)
+    expected = naive.clipped_gradient(net, problem.x, problem.target, clip, opts["loss"], opts["reduction"])
+    np.testing.assert_allclose(result.grad, expected, rtol=1e-10, atol=1e-13)
+
+
+@given(f64_problems)
+def test_inactive_message_clipping_is_the_gradient(problem):
+    # Deltas of these small, bounded problems stay far below 1e3: the clipped
+    # gradient must be exactly BPTT's, and BPTT's passes the finite-difference check.
+    avoid_relu_kinks(problem)
+    net, opts = problem.model, problem.options
+    clipped = net.backward(problem.x, problem.target, clip_message=1e3, **opts)
+    np.testing.assert_array_equal(clipped.grad, net.backward(problem.x, problem.target, **opts).grad)
+    report = rn.check_grad(net, problem.x, problem.target, **opts)
+    assert report.passed, report
+
+
+def test_active_message_clipping_bounds_the_recurrent_gradient():
+    # An exploding linear RNN: with every delta clipped to c, each W_hh entry's
+    # gradient is a sum of T*B terms h_{t-1,i} * delta_{t,j}, so at most c * sum |h|.
+    net = rn.Elman(2, 4, 1, nonlinearity="identity", spectral_radius=1.5, seed=1)
+    x = np.random.default_rng(0).normal(size=(30, 2, 2))
+    y = np.zeros((30, 2, 1))
+    free = net.backward(x, y, reduction="sum")
+    clipped = net.backward(x, y, reduction="sum", clip_message=0.01)
+    bound = 0.01 * np.abs(free.trajectory.h[:-1]).sum()
+    assert np.abs(free.grad).max() > 100 * bound
+    assert np.abs(net.layout.views(clipped.grad)["W_hh"]).max() <= bound
+
+
+@pytest.mark.parametrize("clip", [0, -1.0, np.inf, np.nan])
+def test_message_clip_must_be_positive(clip):
+    net = rn.Elman(1, 2, 1, seed=0)
+    with pytest.raises(ValueError, match="clip_message"):
+        net.backward(np.zeros((3, 1, 1)), np.zeros((3, 1, 1)), clip_message=clip)

@@ -23,8 +23,8 @@ def test_flags_a_gradient_that_is_wrong_in_one_block(monkeypatch, block):
     net, x, y = problem()
     original = model_module.RNN._backprop
 
-    def corrupted(self, *args):
-        result = original(self, *args)
+    def corrupted(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
         result.grad[self.layout.slices[block].start] += 1e-3
         return result
 

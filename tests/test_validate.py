@@ -99,7 +99,7 @@ def test_model_construction_errors():
     with pytest.raises(TypeError, match="dtype"):
         rn.Elman(2, 3, 1, dtype=int)
     with pytest.raises(ValueError, match="nonlinearity"):
-        rn.Elman(2, 3, 1, nonlinearity="sigmoid")
+        rn.Elman(2, 3, 1, nonlinearity="softplus")
     with pytest.raises(ValueError, match="n_hidden"):
         rn.Elman(2, 0, 1)
     with pytest.raises(TypeError, match="n_in"):

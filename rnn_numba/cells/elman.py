@@ -4,14 +4,14 @@ Equations, with time-major rows and the row-vector convention ``x @ W``::
 
     a_t = x_t @ W_xh + b_h          (input projection, one GEMM over all T*B rows)
     r_t = h_{t-1} @ W_hh            (recurrent projection, one GEMM per step)
-    h_t = f(a_t + r_t)              f in {tanh, relu, identity}
+    h_t = f(a_t + r_t)              f in {tanh, relu, identity, sigmoid}
 
 Elman, J. L. (1990). Finding structure in time. Cognitive Science 14(2),
 179-211. doi:10.1207/s15516709cog1402_1
 """
 
 from .._jit import jit_kernel
-from .._vmath import tanh
+from .._vmath import sigmoid, tanh
 
 NAME = "elman"
 #: Number of gate blocks of width H in the projections a_t and r_t.
@@ -27,8 +27,8 @@ HAS_DIRECT_PATH = False
 #: (name, gate) of a bias added to the recurrent projection inside the cell; none here.
 RECURRENT_BIAS = None
 
-TANH, RELU, IDENTITY = 0, 1, 2
-NONLINEARITIES = {"tanh": TANH, "relu": RELU, "identity": IDENTITY}
+TANH, RELU, IDENTITY, SIGMOID = 0, 1, 2, 3
+NONLINEARITIES = {"tanh": TANH, "relu": RELU, "identity": IDENTITY, "sigmoid": SIGMOID}
 
 
 def blocks(n_in, n_hidden, bias=True):
@@ -54,6 +54,9 @@ def forward_step(nonlinearity, b0, b1, a_t, r_t, h_next):
             for j in range(h_next.shape[1]):
                 z = a_t[b, j] + r_t[b, j]
                 h_next[b, j] = zero if z <= zero else z  # NaN stays NaN
+        elif nonlinearity == SIGMOID:
+            for j in range(h_next.shape[1]):
+                h_next[b, j] = sigmoid(a_t[b, j] + r_t[b, j])
         else:
             for j in range(h_next.shape[1]):
                 h_next[b, j] = a_t[b, j] + r_t[b, j]
@@ -63,7 +66,7 @@ def forward_step(nonlinearity, b0, b1, a_t, r_t, h_next):
 def backward_step(nonlinearity, b0, b1, dh, h_t, da):
     """Write da = dh * f'(a_t + r_t), with f' written through h_t = f(.), shape (B, H).
 
-    tanh' = 1 - h_t**2; relu' = [h_t > 0]; identity' = 1.
+    tanh' = 1 - h_t**2; relu' = [h_t > 0]; sigmoid' = h_t (1 - h_t); identity' = 1.
     """
     one = h_t.dtype.type(1)
     zero = h_t.dtype.type(0)
@@ -74,6 +77,9 @@ def backward_step(nonlinearity, b0, b1, dh, h_t, da):
         elif nonlinearity == RELU:
             for j in range(h_t.shape[1]):
                 da[b, j] = dh[b, j] if h_t[b, j] > zero else zero
+        elif nonlinearity == SIGMOID:
+            for j in range(h_t.shape[1]):
+                da[b, j] = dh[b, j] * h_t[b, j] * (one - h_t[b, j])
         else:
             for j in range(h_t.shape[1]):
                 da[b, j] = dh[b, j]
