@@ -4,8 +4,10 @@ from . import optim, tasks
 from .bptt import full_schedule, horizon_schedule, tbptt_schedule
 from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
+from .io import load, save
 from .model import GRU, LSTM, RNN, Elman, Gradient
 from .stream import Window, tbptt
+from .train import History, Trainer
 from .unroll import LayerTrajectory, Trajectory
 from .warmup import warmup
 
@@ -18,6 +20,10 @@ __all__ = [
     "Trajectory",
     "LayerTrajectory",
     "Window",
+    "Trainer",
+    "History",
+    "save",
+    "load",
     "GradCheck",
     "optim",
     "tasks",

@@ -244,6 +244,12 @@ class RNN:
         other.params = other.layout.views(other._theta)
         return other
 
+    def save(self, path):
+        """Save parameters and configuration to one file, atomically; :func:`rnn_numba.load` reads it."""
+        from .io import save
+
+        save(self, path)
+
     def __repr__(self):
         return (
             f"{type(self).__name__}(cell={self.cell.NAME!r}, n_in={self.n_in}, n_hidden={self.n_hidden}, "

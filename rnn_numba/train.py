@@ -1,0 +1,379 @@
+"""A training loop: any model, task or array data, optimiser and BPTT schedule; checkpoints that resume exactly.
+
+One *update* is one optimiser step. With full BPTT or a fixed horizon, an
+update takes one batch. With TBPTT(k1, k2) every batch is streamed window by
+window (:func:`rnn_numba.tbptt`): an update after every k1 steps, the state
+carried between windows, each window run with the parameters current when
+it starts (Williams & Peng 1990).
+
+Exact resume: everything that decides the next updates -- parameters,
+optimiser state, the trainer's random generator (which draws every batch or
+minibatch) and the counters -- is in the checkpoint, so a run resumed from a
+checkpoint makes the same updates, bit for bit, as one that never stopped.
+Checkpoints are written between batches (with TBPTT, a batch is several
+updates) and atomically.
+"""
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import _validate as check
+from . import io
+from .model import RNN, check_k1_k2
+from .optim import Optimizer, clip_grad_norm, clip_grad_value
+from .stream import tbptt as tbptt_windows
+from .tasks import Batch
+
+#: Bumped whenever the checkpoint layout changes; newer checkpoints are refused.
+CHECKPOINT_FORMAT, CHECKPOINT_VERSION = "rnn_numba.checkpoint", 1
+
+
+@dataclass
+class History:
+    """What a run recorded, one entry per update and one per evaluation.
+
+    Attributes
+    ----------
+    step : list of int
+        The update's number (1, 2, ...).
+    loss : list of float
+        The training loss of the update's batch (or window), before the update.
+    grad_norm : list of float
+        ||grad|| before clipping.
+    seconds : list of float
+        Wall time since the run started (carried over a resume).
+    eval_step, eval_loss, eval_metric : list
+        The update after which each evaluation ran, the loss on the held-out
+        data, and the metric (the loss again unless a metric was given).
+    """
+
+    step: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    grad_norm: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    eval_step: list = field(default_factory=list)
+    eval_loss: list = field(default_factory=list)
+    eval_metric: list = field(default_factory=list)
+
+    def arrays(self):
+        """Each record as a NumPy array (a dict, for saving or plotting)."""
+        return {name: np.asarray(values) for name, values in self.__dict__.items()}
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        """The history whose :meth:`arrays` these are."""
+        return cls(**{name: np.asarray(arrays[name]).tolist() for name in cls.__dataclass_fields__})
+
+
+class Trainer:
+    """Train a model by gradient descent with BPTT, full or truncated.
+
+    Parameters
+    ----------
+    model : RNN
+        Trained in place (``model.theta``).
+    optimizer : rnn_numba.optim.Optimizer
+    data : Batch or callable
+        A :class:`~rnn_numba.tasks.Batch` of arrays to draw minibatches of
+        sequences from, or a function ``data(rng) -> Batch`` that makes a fresh
+        batch from the trainer's random generator, such as
+        ``lambda rng: rn.tasks.copy(100, 20, seed=rng)``.
+    batch_size : int, optional
+        With a Batch of arrays: sequences per update, drawn without
+        replacement at random each update; all of them by default.
+    horizon : int, optional
+        Fixed-horizon truncation (every loss term backpropagated ``horizon`` steps).
+    tbptt : (int, int), optional
+        ``(k1, k2)``: online TBPTT over each batch, an update every k1 steps
+        that carry a loss (a window whose loss weights are all zero has a
+        zero gradient and makes no update). Padded steps of variable-length
+        batches are streamed too; their loss weights are zero.
+    clip_norm : float, optional
+        Rescale the gradient to at most this global norm (Pascanu et al. 2013).
+    clip_value : float, optional
+        Clip every gradient component to [-clip_value, clip_value].
+    clip_message : float, optional
+        Clip the backward message at every step, inside BPTT (see
+        :meth:`RNN.backward`).
+    reduction : {"mean", "sum"}
+    eval_data : Batch, optional
+        Held-out data, evaluated every ``eval_every`` updates and at the end.
+    eval_every : int, optional
+        100 by default when ``eval_data`` is given.
+    metric : callable, optional
+        ``metric(model, batch) -> float`` recorded at each evaluation (for
+        example an accuracy); the held-out loss by default.
+    seed : int or None
+        Seeds the generator that draws batches; saved in checkpoints.
+    progress : bool, optional
+        Show a tqdm progress bar with the loss; by default only when standard
+        error is a terminal.
+    callbacks : sequence of callable
+        Each called as ``callback(trainer, record)`` after every update, with
+        ``record`` a dict of ``step``, ``loss``, ``grad_norm``; returning True
+        stops the run.
+
+    Examples
+    --------
+    >>> net = rn.LSTM(10, 40, 10, seed=0)                               # doctest: +SKIP
+    >>> trainer = rn.Trainer(net, rn.optim.RMSProp(1e-3), lambda rng: rn.tasks.copy(100, 20, seed=rng),
+    ...                      tbptt=(20, 40), clip_norm=1.0, seed=0)     # doctest: +SKIP
+    >>> history = trainer.run(1000, checkpoint="copy.ckpt")            # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model,
+        optimizer,
+        data,
+        *,
+        batch_size=None,
+        horizon=None,
+        tbptt=None,
+        clip_norm=None,
+        clip_value=None,
+        clip_message=None,
+        reduction="mean",
+        eval_data=None,
+        eval_every=None,
+        metric=None,
+        seed=None,
+        progress=None,
+        callbacks=(),
+    ):
+        if not isinstance(model, RNN):
+            raise TypeError(f"model must be an rnn_numba RNN, got {type(model).__name__}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be an rnn_numba.optim optimiser, got {type(optimizer).__name__}")
+        if not (isinstance(data, Batch) or callable(data)):
+            raise TypeError("data must be a tasks.Batch of arrays or a function rng -> Batch")
+        if horizon is not None and tbptt is not None:
+            raise ValueError("give horizon or tbptt, not both")
+        self.model, self.optimizer, self.data = model, optimizer, data
+        self.batch_size = None if batch_size is None else check.positive_int("batch_size", batch_size)
+        if self.batch_size is not None and not isinstance(data, Batch):
+            raise ValueError("batch_size draws minibatches from a Batch of arrays; a data function makes its own")
+        if isinstance(data, Batch) and self.batch_size is not None and self.batch_size > data.n_batch:
+            raise ValueError(f"batch_size {self.batch_size} exceeds the {data.n_batch} sequences in data")
+        self.horizon = None if horizon is None else check.positive_int("horizon", horizon)
+        self.tbptt = None if tbptt is None else check_k1_k2(*tbptt)
+        self.clip_norm = None if clip_norm is None else check.positive_float("clip_norm", clip_norm)
+        self.clip_value = None if clip_value is None else check.positive_float("clip_value", clip_value)
+        self.clip_message = None if clip_message is None else check.positive_float("clip_message", clip_message)
+        self.reduction = reduction
+        if eval_data is not None and not isinstance(eval_data, Batch):
+            raise TypeError("eval_data must be a tasks.Batch (fixed held-out data)")
+        self.eval_data, self.metric = eval_data, metric
+        self.eval_every = None
+        if eval_data is not None:
+            self.eval_every = check.positive_int("eval_every", 100 if eval_every is None else eval_every)
+        self.progress = progress
+        self.callbacks = tuple(callbacks)
+        self.rng = np.random.default_rng(seed)
+        self.step = 0
+        self.batches = 0
+        self.history = History()
+        self._elapsed = 0.0
+
+    # ------------------------------------------------------------------ one batch
+    def _next_batch(self):
+        if isinstance(self.data, Batch):
+            if self.batch_size is None:
+                return self.data
+            return self.data.take(np.sort(self.rng.choice(self.data.n_batch, self.batch_size, replace=False)))
+        batch = self.data(self.rng)
+        if not isinstance(batch, Batch):
+            raise TypeError(f"the data function must return a tasks.Batch, got {type(batch).__name__}")
+        return batch
+
+    def _gradients(self, batch):
+        """Yield (loss, grad) for every update the batch gives, each computed at the current parameters."""
+        options = {"reduction": self.reduction}
+        if self.clip_message is not None:
+            options["clip_message"] = self.clip_message
+
+        # A diverging run overflows: silenced here, reported once as an error by _update.
+        def quiet():
+            return np.errstate(over="ignore", invalid="ignore")
+
+        if self.tbptt is None:
+            with quiet():
+                result = self.model.backward(batch.x, batch.target, horizon=self.horizon, **batch.kwargs(), **options)
+            yield result.loss, result.grad
+            return
+        k1, k2 = self.tbptt
+        windows = tbptt_windows(
+            self.model, batch.x, batch.target, k1, k2, loss=batch.loss, weights=batch.weights, **options
+        )
+        while True:
+            with quiet():
+                window = next(windows, None)
+            if window is None:
+                return
+            if batch.weights[window.loss_start : window.stop].any():
+                yield window.loss, window.grad
+
+    def _update(self, loss, grad, started):
+        with np.errstate(over="ignore", invalid="ignore"):
+            grad_norm = float(np.linalg.norm(grad))
+        if not (np.isfinite(loss) and np.isfinite(grad_norm)):
+            raise FloatingPointError(
+                f"the training loss is {loss} and the gradient norm {grad_norm} at update {self.step + 1}; "
+                "lower the learning rate or clip (clip_norm, clip_message)"
+            )
+        if self.clip_norm is not None:
+            grad, _ = clip_grad_norm(grad, self.clip_norm)
+        if self.clip_value is not None:
+            grad = clip_grad_value(grad, self.clip_value)
+        self.optimizer.step(self.model.theta, grad)
+        self.step += 1
+        record = {"step": self.step, "loss": float(loss), "grad_norm": grad_norm}
+        h = self.history
+        h.step.append(self.step)
+        h.loss.append(record["loss"])
+        h.grad_norm.append(grad_norm)
+        h.seconds.append(self._elapsed + time.perf_counter() - started)
+        return record
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self):
+        """Loss (and metric) on ``eval_data`` at the current parameters, recorded in the history."""
+        if self.eval_data is None:
+            raise ValueError("no eval_data was given to the Trainer")
+        batch = self.eval_data
+        loss = self.model.loss(batch.x, batch.target, reduction=self.reduction, **batch.kwargs())
+        metric = loss if self.metric is None else float(self.metric(self.model, batch))
+        self.history.eval_step.append(self.step)
+        self.history.eval_loss.append(loss)
+        self.history.eval_metric.append(metric)
+        return loss, metric
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, n_updates, *, checkpoint=None, checkpoint_every=None, resume=False):
+        """Make ``n_updates`` more updates (with TBPTT, finishing the batch under way).
+
+        Parameters
+        ----------
+        n_updates : int
+        checkpoint : str or Path, optional
+            Where to write checkpoints: every ``checkpoint_every`` updates (at
+            the end of the batch in which they fall) and at the end of the run.
+        checkpoint_every : int, optional
+        resume : bool
+            If ``checkpoint`` exists, first restore it (:meth:`load_checkpoint`)
+            and count ``n_updates`` from the start of the original run, so
+            rerunning the same command after a crash finishes the same run.
+
+        Returns
+        -------
+        History
+        """
+        n_updates = check.positive_int("n_updates", n_updates)
+        if checkpoint_every is not None:
+            checkpoint_every = check.positive_int("checkpoint_every", checkpoint_every)
+            if checkpoint is None:
+                raise ValueError("checkpoint_every needs a checkpoint path")
+        goal = self.step + n_updates
+        if resume and checkpoint is not None and Path(checkpoint).exists():
+            self.load_checkpoint(checkpoint)
+            goal = n_updates
+        started = time.perf_counter()
+        bar = self._progress_bar(goal)
+        last_saved, stop = self.step, False
+        try:
+            while self.step < goal and not stop:
+                for loss, grad in self._gradients(self._next_batch()):
+                    record = self._update(loss, grad, started)
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{record['loss']:.4g}", refresh=False)
+                    if self.eval_every and self.step % self.eval_every == 0:
+                        self.evaluate()
+                    stop = any(callback(self, record) for callback in self.callbacks)
+                    if stop or (self.tbptt is None and self.step >= goal):
+                        break
+                self.batches += 1
+                if checkpoint_every and self.step - last_saved >= checkpoint_every:
+                    self._save_timed(checkpoint, started)
+                    last_saved = self.step
+        finally:
+            if bar is not None:
+                bar.close()
+        if self.eval_data is not None and (not self.history.eval_step or self.history.eval_step[-1] != self.step):
+            self.evaluate()
+        if checkpoint is not None:
+            self._save_timed(checkpoint, started)
+        self._elapsed += time.perf_counter() - started
+        return self.history
+
+    def _progress_bar(self, goal):
+        show = sys.stderr.isatty() if self.progress is None else bool(self.progress)
+        if not show:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=goal, initial=self.step, desc="training", unit="update", dynamic_ncols=True)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _save_timed(self, path, started):
+        elapsed, self._elapsed = self._elapsed, self._elapsed + time.perf_counter() - started
+        try:
+            self.save_checkpoint(path)
+        finally:
+            self._elapsed = elapsed
+
+    def save_checkpoint(self, path):
+        """Write everything that decides the next updates to one file, atomically.
+
+        The file holds the model (configuration and parameters), the
+        optimiser's class and state, the random generator's state, the
+        counters and the history.
+        """
+        opt_state = self.optimizer.state_dict()
+        arrays = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            **io.model_arrays(self.model),
+            "optimizer.class": type(self.optimizer).__name__,
+            **{f"optimizer.{k}": v for k, v in opt_state.items()},
+            "rng": json.dumps(self.rng.bit_generator.state),
+            "counters": np.array([self.step, self.batches], dtype=np.int64),
+            "elapsed": np.float64(self._elapsed),
+            **{f"history.{k}": v for k, v in self.history.arrays().items()},
+        }
+        io.atomic_savez(path, arrays)
+
+    def load_checkpoint(self, path):
+        """Restore a checkpoint written by a trainer set up like this one.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a checkpoint, is of a newer format, or holds a
+            different architecture or optimiser than this trainer's.
+        """
+        arrays = io.read_npz(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION)
+        saved = json.loads(str(arrays["model.config"]))
+        ours = io.model_config(self.model)
+        if saved != ours:
+            differ = sorted(k for k in ours if saved.get(k) != ours[k])
+            raise ValueError(f"checkpoint {str(path)!r} is for a different model (differs in {differ})")
+        saved_class = str(arrays["optimizer.class"])
+        if saved_class != type(self.optimizer).__name__:
+            raise ValueError(
+                f"checkpoint {str(path)!r} holds {saved_class} state; this trainer's optimiser is "
+                f"{type(self.optimizer).__name__}"
+            )
+        self.model.theta = arrays["model.theta"]
+        self.optimizer.load_state_dict({k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer.")})
+        self.rng.bit_generator.state = json.loads(str(arrays["rng"]))
+        self.step, self.batches = (int(v) for v in arrays["counters"])
+        self._elapsed = float(arrays["elapsed"])
+        self.history = History.from_arrays(
+            {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("history.")}
+        )
