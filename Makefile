@@ -43,8 +43,8 @@ peers: $(VENV)/.installed-peers,paper
 	$(BIN)/python paper/make_figures.py speed
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check rnn_numba tests benchmarks paper
-	$(BIN)/ruff format --check rnn_numba tests benchmarks paper
+	$(BIN)/ruff check rnn_numba tests benchmarks paper examples
+	$(BIN)/ruff format --check rnn_numba tests benchmarks paper examples
 
 clean:
 	rm -rf $(VENV) .hypothesis .pytest_cache
