@@ -77,20 +77,22 @@ def float_array(name, value, dtype, shape):
     """
     value = _as_array(name, value)
     kind = value.dtype.kind
-    wanted = np.dtype(dtype).name
     if kind in "biu":
         raise TypeError(
             f"{name} has dtype {value.dtype}, but must hold floating-point values; "
-            f"convert it with {name}.astype(np.{wanted})"
+            f"convert it with {name}.astype(np.{np.dtype(dtype).name})"
         )
     if value.dtype == np.float16:
         raise TypeError(
-            f"{name} is float16, which rnn_numba does not compute in; convert it with {name}.astype(np.{wanted})"
+            f"{name} is float16, which rnn_numba does not compute in; "
+            f"convert it with {name}.astype(np.{np.dtype(dtype).name})"
         )
     if kind != "f":
         raise TypeError(f"{name} must be a real floating-point array, got dtype {value.dtype}")
     check_shape(name, value, shape)
-    if not np.all(np.isfinite(value)):
+    # One reduction without a temporary: a finite sum means finite entries; a
+    # non-finite sum (NaN/Inf, or an overflow) is checked entry by entry.
+    if not np.isfinite(np.sum(value, dtype=np.float64)) and not np.all(np.isfinite(value)):
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
         raise ValueError(f"{name} contains NaN or Inf (first at index {where}); remove or replace it")
     return np.ascontiguousarray(value, dtype=dtype)
@@ -98,12 +100,17 @@ def float_array(name, value, dtype, shape):
 
 def check_shape(name, value, shape):
     """Raise ValueError unless ``value.shape`` matches ``shape`` (see :func:`float_array`)."""
-    expected = "(" + ", ".join(str(s) for s in shape) + ")"  # (only for the messages)
     if value.ndim != len(shape):
-        raise ValueError(f"{name} must have shape {expected}, got an array of shape {value.shape}")
+        raise ValueError(f"{name} must have shape {_shape_text(shape)}, got an array of shape {value.shape}")
     for axis, (got, want) in enumerate(zip(value.shape, shape, strict=True)):
         if isinstance(want, (int, np.integer)) and got != want:
-            raise ValueError(f"{name} must have shape {expected}, got {value.shape} (axis {axis} is {got}, not {want})")
+            raise ValueError(
+                f"{name} must have shape {_shape_text(shape)}, got {value.shape} (axis {axis} is {got}, not {want})"
+            )
+
+
+def _shape_text(shape):
+    return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
 def int_array(name, value, shape):

@@ -7,6 +7,13 @@ through steps ``stop - 1, ..., start``; the state before ``start`` is held
 constant. The deltas dL/da_t of all segments are summed per step, and the
 weight gradients are then GEMMs over all T*B rows.
 
+Full BPTT runs in blocks of time steps instead, last block first and every
+layer per block, carrying dL/dh (and dL/dc) from block to block: the loss
+gradient, the deltas and (when the forward pass did not keep them) the gate
+activations exist for one block at a time, and each block's weight
+gradients are GEMMs over its rows. Its memory is then the stored states and
+inputs plus O(block).
+
 - Full (epochwise) BPTT, Werbos (1990), doi:10.1109/5.58337: one segment
   ``(0, T, 0)``.
 - Fixed-horizon truncation (Theano's ``truncate_gradient``; the estimator
@@ -29,6 +36,7 @@ from numba import prange
 from . import cells
 from ._jit import jit_kernel, jit_parallel_kernel
 from ._linalg import matmul, matmul_tn
+from .unroll import block_steps, layer_cache
 
 
 def full_schedule(n_steps):
@@ -193,26 +201,32 @@ def _segments_overlap(segments):
     return bool(np.any(segments[order[1:], 0] < segments[order[:-1], 1]))
 
 
-def backprop(
-    model,
-    theta,
-    x,
-    traj,
-    dh_top,
-    segments,
-    n_chunks,
-    record_norms=False,
-    dh_final=None,
-    dc_final=None,
-    clip_message=None,
-):
-    """Gradients of every layer's blocks, by the given schedule (validated inputs).
+def _is_full(segments, n_steps):
+    return segments.shape[0] == 1 and tuple(segments[0]) == (0, n_steps, 0)
 
-    Layers are backpropagated top to bottom; a layer's dL/da_t @ W_xh.T is
-    the loss gradient injected into the layer below. With several layers and
-    overlapping segments (TBPTT with k1 < k2, fixed horizon K > 1), each
-    segment is carried down the stack on its own, because the layer below
-    must hold each segment's start state fixed separately.
+
+def _weight_grads(cell, p, inputs, h_prev, d_a, d_r, n_chunks):
+    """The weight gradients of one layer from its deltas over some steps.
+
+    ``inputs`` (M, n_in), ``h_prev`` (M, H), ``d_a`` (M, G*H) and ``d_r``
+    (M, G*H, or None when the cell's recurrent delta is ``d_a``) hold the
+    same M = steps * B rows.
+    """
+    d_r = d_a if d_r is None else d_r
+    g = {"W_xh": matmul_tn(inputs, d_a, n_chunks), "W_hh": matmul_tn(h_prev, d_r, n_chunks)}
+    if "b_h" in p:
+        g["b_h"] = d_a.sum(axis=0)
+    if cell.RECURRENT_BIAS and cell.RECURRENT_BIAS[0] in p:
+        gate, n_hidden = cell.RECURRENT_BIAS[1], h_prev.shape[1]
+        g[cell.RECURRENT_BIAS[0]] = d_r[:, gate * n_hidden : (gate + 1) * n_hidden].sum(axis=0)
+    return g
+
+
+def backprop(
+    model, theta, x, traj, inject, segments, n_chunks, record_norms=False, dh_final=None, dc_final=None,
+    clip_message=None,
+):  # fmt: skip
+    """Gradients of every layer's blocks, by the given schedule (validated inputs).
 
     Parameters
     ----------
@@ -220,9 +234,10 @@ def backprop(
     theta : ndarray, shape (n_params,)
     x : ndarray, shape (T, B, n_in)
     traj : Trajectory
-        The forward pass of ``x`` under ``theta``.
-    dh_top : ndarray, shape (T, B, H)
-        dL/dh_{t+1} of the top layer from the loss at step t.
+        The forward pass of ``x`` under ``theta`` (with or without its cache).
+    inject : callable
+        ``inject(t0, t1)`` returns a new array (t1 - t0, B, H): dL/dh_{t+1}
+        of the top layer from the loss at steps t0 .. t1 - 1.
     segments : ndarray of int64, shape (S, 3)
     n_chunks : int
         Threads to split the batch over.
@@ -245,33 +260,118 @@ def backprop(
     dh0, dc0 : ndarray, shape (L, B, H); ``dc0`` None without cell state
     dh_norms : ndarray, shape (L, T + 1, B), or None
     """
+    clip = model.dtype(0 if clip_message is None else clip_message)
+    if _is_full(segments, x.shape[0]):
+        return _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_final, dc_final, clip)
+    return _backprop_segments(model, theta, x, traj, inject, segments, n_chunks, dh_final, dc_final, clip)
+
+
+def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_final, dc_final, clip):
+    """Full BPTT block by block, last block first, all layers per block (see :func:`backprop`)."""
+    cell, dtype = model.cell, model.dtype
+    n_steps, n_batch, _ = x.shape
+    n_hidden, n_layers = model.n_hidden, model.num_layers
+    width = cell.N_GATES * n_hidden
+    c_width = n_hidden if cell.HAS_CELL_STATE else 0
+    params = model.layer_views(theta)
+    w_hh_t = [np.ascontiguousarray(p["W_hh"].T) for p in params]
+    w_xh_t = [None] + [np.ascontiguousarray(p["W_xh"].T) for p in params[1:]]  # to pass deltas down
+    # dL/dh and dL/dc at the end of the block being processed, per layer.
+    dh = np.zeros((n_layers, n_batch, n_hidden), dtype=dtype) if dh_final is None else dh_final.copy()
+    dc = np.zeros((n_layers, n_batch, c_width), dtype=dtype) if dc_final is None else dc_final.copy()
+    sq_norms = np.zeros((n_layers, n_steps + 1 if record_norms else 0, n_batch), dtype=dtype)
+    grads = [None] * n_layers
+    recompute = cell.CACHE_WIDTH > 0 and any(layer.cache is None for layer in traj.layers)
+    block = block_steps(n_steps, n_batch, recompute)
+    for t0 in reversed(range(0, n_steps, block)):
+        t1 = min(t0 + block, n_steps)
+        n = t1 - t0
+        segment = np.array([[0, n, 0]], dtype=np.int64)
+        lengths = traj.lengths if n == n_steps else np.clip(traj.lengths - t0, 0, n)
+        below = inject(t0, t1)
+        for k in reversed(range(n_layers)):
+            layer = traj.layers[k]
+            inputs = x if k == 0 else traj.layers[k - 1].h[1:]
+            below[-1] += dh[k]
+            # The cache first: its projections are freed before the deltas exist.
+            cache = layer_cache(model, params[k], inputs, layer, t0, t1, n_chunks)
+            d_a = np.zeros((n, n_batch, width), dtype=dtype)
+            d_r = np.zeros((n if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype=dtype)
+            sq = np.zeros((n + 1 if record_norms else 0, n_batch), dtype=dtype)
+            c = layer.c[t0 : t1 + 1] if layer.c is not None else np.zeros((n + 1, n_batch, 0), dtype=dtype)
+            dh[k] = 0
+            dc_end, dc[k] = dc[k].copy(), 0
+            _backward_kernel(
+                model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, segment, below, dc_end, w_hh_t[k],
+                lengths, layer.h[t0 : t1 + 1], c, cache, d_a, d_r, dh[k], dc[k], sq, clip, n_chunks,
+            )  # fmt: skip
+            if record_norms:
+                sq_norms[k, t0 + 1 : t1 + 1] = sq[1:]
+                if t0 == 0:
+                    sq_norms[k, 0] = sq[0]
+            block_grads = _weight_grads(
+                cell, params[k], inputs[t0:t1].reshape(n * n_batch, -1), layer.h[t0:t1].reshape(-1, n_hidden),
+                d_a.reshape(-1, width), d_r.reshape(-1, width) if cell.SEPARATE_RECURRENT_DELTA else None, n_chunks,
+            )  # fmt: skip
+            if grads[k] is None:
+                grads[k] = block_grads
+            else:
+                for name, value in block_grads.items():
+                    grads[k][name] += value
+            if k > 0:
+                # The layer below sees this layer's input gradient at every step of the block.
+                below = matmul(d_a.reshape(-1, width), w_xh_t[k], n_chunks).reshape(n, n_batch, n_hidden)
+            del cache, d_a, d_r  # free this block's buffers before the next block allocates its own
+    norms = np.sqrt(sq_norms) if record_norms else None
+    return grads, dh, (dc if cell.HAS_CELL_STATE else None), norms
+
+
+def _backprop_segments(model, theta, x, traj, inject, segments, n_chunks, dh_final, dc_final, clip):
+    """Any schedule, over all T steps at once (see :func:`backprop`).
+
+    Layers are backpropagated top to bottom; a layer's dL/da_t @ W_xh.T is
+    the loss gradient injected into the layer below. With several layers and
+    overlapping segments (TBPTT with k1 < k2, fixed horizon K > 1), each
+    segment is carried down the stack on its own, because the layer below
+    must hold each segment's start state fixed separately.
+    """
     cell, dtype = model.cell, model.dtype
     n_steps, n_batch, _ = x.shape
     n_hidden, n_layers = model.n_hidden, model.num_layers
     width = cell.N_GATES * n_hidden
     params = model.layer_views(theta)
     w_hh_t = [np.ascontiguousarray(p["W_hh"].T) for p in params]
+    inputs = [x] + [layer.h[1:] for layer in traj.layers[:-1]]
+    caches = [layer_cache(model, p, inputs[k], traj.layers[k], 0, n_steps, n_chunks) for k, p in enumerate(params)]
+    dh_top = inject(0, n_steps)
     d_a = np.zeros((n_layers, n_steps, n_batch, width), dtype=dtype)
     d_r = np.zeros((n_layers, n_steps if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype=dtype)
     c_width = n_hidden if cell.HAS_CELL_STATE else 0
     dh0 = np.zeros((n_layers, n_batch, n_hidden), dtype=dtype)
     dc0 = np.zeros((n_layers, n_batch, c_width), dtype=dtype)
-    sq_norms = np.zeros((n_layers, n_steps + 1 if record_norms else 0, n_batch), dtype=dtype)
+    no_norms = np.zeros((0, n_batch), dtype=dtype)
     empty_c = np.zeros((n_steps + 1, n_batch, 0), dtype=dtype)
     no_dc = np.zeros((n_batch, c_width), dtype=dtype)
-    clip = dtype(0 if clip_message is None else clip_message)
     if dh_final is not None:
-        dh_top = dh_top.copy()
         dh_top[-1] += dh_final[-1]
+    # A segment with no loss gradient to carry adds nothing: skip it. With a
+    # sparse loss (one term per sequence) this turns O(T K) steps into O(K).
+    loaded = np.concatenate([[0], np.cumsum(np.any(dh_top.reshape(n_steps, -1) != 0, axis=1))])
+    carries = loaded[segments[:, 1]] > loaded[segments[:, 2]]
+    if dh_final is not None or dc_final is not None:
+        carries |= segments[:, 1] == n_steps
+    segments = segments[carries]
 
-    if n_layers == 1 or not _segments_overlap(segments):
+    if len(segments) == 0:
+        groups = []
+    elif n_layers == 1 or not _segments_overlap(segments):
         groups = [segments]
     else:
         groups = [segments[i : i + 1] for i in range(len(segments))]
     for group in groups:
         lo, hi = int(group[:, 0].min()), int(group[:, 1].max())
         local = group - lo
-        inject = dh_top[lo:hi]
+        inject_lo = dh_top[lo:hi]
         seg_lengths = traj.lengths if lo == 0 and hi == n_steps else np.clip(traj.lengths - lo, 0, hi - lo)
         for k in reversed(range(n_layers)):
             layer = traj.layers[k]
@@ -287,9 +387,9 @@ def backprop(
             seg_dc0 = np.zeros((n_batch, c_width), dtype=dtype)
             dc_end = dc_final[k] if dc_final is not None and hi == n_steps else no_dc
             _backward_kernel(
-                model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, local, inject, dc_end, w_hh_t[k],
-                seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1], layer.cache[lo:hi],
-                seg_d_a, seg_d_r, seg_dh0, seg_dc0, sq_norms[k], clip, n_chunks,
+                model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, local, inject_lo, dc_end, w_hh_t[k],
+                seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1], caches[k][lo:hi],
+                seg_d_a, seg_d_r, seg_dh0, seg_dc0, no_norms, clip, n_chunks,
             )  # fmt: skip
             if own:
                 d_a[k, lo:hi] += seg_d_a
@@ -301,26 +401,19 @@ def backprop(
             if k > 0:
                 # The layer below sees this layer's input gradient at every step of the segment.
                 w_xh_t = np.ascontiguousarray(params[k]["W_xh"].T)
-                inject = matmul(seg_d_a.reshape(-1, width), w_xh_t, n_chunks).reshape(hi - lo, n_batch, n_hidden)
+                inject_lo = matmul(seg_d_a.reshape(-1, width), w_xh_t, n_chunks).reshape(hi - lo, n_batch, n_hidden)
                 if dh_final is not None and hi == n_steps:
-                    inject[-1] += dh_final[k - 1]
+                    inject_lo[-1] += dh_final[k - 1]
                 local = local.copy()
                 local[:, 2] = local[:, 0]
 
     grads = []
     for k, p in enumerate(params):
-        inputs = x if k == 0 else traj.layers[k - 1].h[1:]
-        d_a2 = d_a[k].reshape(-1, width)
-        d_r2 = d_r[k].reshape(-1, width) if cell.SEPARATE_RECURRENT_DELTA else d_a2
-        g = {
-            "W_xh": matmul_tn(inputs.reshape(-1, inputs.shape[2]), d_a2, n_chunks),
-            "W_hh": matmul_tn(traj.layers[k].h[:-1].reshape(-1, n_hidden), d_r2, n_chunks),
-        }
-        if "b_h" in p:
-            g["b_h"] = d_a2.sum(axis=0)
-        if cell.RECURRENT_BIAS and cell.RECURRENT_BIAS[0] in p:
-            gate = cell.RECURRENT_BIAS[1]
-            g[cell.RECURRENT_BIAS[0]] = d_r2[:, gate * n_hidden : (gate + 1) * n_hidden].sum(axis=0)
-        grads.append(g)
-    norms = np.sqrt(sq_norms) if record_norms else None
-    return grads, dh0, (dc0 if cell.HAS_CELL_STATE else None), norms
+        d_r2 = d_r[k].reshape(-1, width) if cell.SEPARATE_RECURRENT_DELTA else None
+        h_prev = traj.layers[k].h[:-1].reshape(-1, n_hidden)
+        grads.append(
+            _weight_grads(
+                cell, p, inputs[k].reshape(h_prev.shape[0], -1), h_prev, d_a[k].reshape(-1, width), d_r2, n_chunks
+            )
+        )
+    return grads, dh0, (dc0 if cell.HAS_CELL_STATE else None), None

@@ -1,11 +1,16 @@
 """Forward unrolling of any cell, layer by layer, over a batch of time-major sequences.
 
-Per layer, the input projection ``a = x @ W_xh + b_h`` is one GEMM over all
-T*B rows; the serial recurrence runs in :func:`_unroll_kernel` over buffers
-allocated before it, with no allocation inside the time loop. A layer's
-states are the next layer's inputs. Padded steps of shorter sequences
-(``t >= lengths[b]``) copy the state forward, so every sequence's final
-state is its last valid state.
+Per layer and per block of time steps (:func:`block_steps`), the input
+projection ``a = x @ W_xh + b_h`` is one GEMM over the block's rows; the
+serial recurrence runs in :func:`_unroll_kernel` over buffers allocated
+before it, with no allocation inside the time loop. Working in blocks keeps
+the projections and the gate activations (the cache) at O(block) memory
+unless the cache is kept for the backward pass; :func:`layer_cache`
+recomputes a block's cache from the stored states instead, with two GEMMs
+over the block and no serial dependence. A layer's states are the next
+layer's inputs. Padded steps of shorter sequences (``t >= lengths[b]``)
+copy the state forward, so every sequence's final state is its last valid
+state.
 """
 
 from dataclasses import dataclass
@@ -28,13 +33,14 @@ class LayerTrajectory:
         States h_0 .. h_T, ``h[0]`` the initial state.
     c : ndarray, shape (T + 1, B, H), or None
         Cell states c_0 .. c_T (LSTM); None for cells without one.
-    cache : ndarray, shape (T, B, CACHE_WIDTH * H)
-        What the cell's backward step needs.
+    cache : ndarray, shape (T, B, CACHE_WIDTH * H), or None
+        What the cell's backward step needs, if it was kept (else
+        :func:`layer_cache` recomputes it from ``h`` and ``c``).
     """
 
     h: np.ndarray
     c: np.ndarray
-    cache: np.ndarray
+    cache: np.ndarray = None
 
 
 @dataclass
@@ -119,7 +125,52 @@ def _unroll_kernel(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec
                     c[t + 1, b] = c[t, b]
 
 
-def unroll_layer(model, p, x, h0, c0, lengths, n_chunks):
+@jit_parallel_kernel
+def _gate_kernel(kind, nonlinearity, a, r, b_rec, h, c, cache, h_scratch, c_scratch, n_chunks):
+    """Recompute the cache of steps whose states are known: no serial dependence.
+
+    ``a`` and ``r`` (T, B, G*H) are the input and recurrent projections of
+    the steps, ``h`` and ``c`` (T + 1, B, H) their stored states; the cell's
+    forward step writes ``cache`` (T, B, CACHE_WIDTH*H) and a next state into
+    the scratch buffers (B, H), which are discarded.
+    """
+    n_steps, n_batch = a.shape[0], a.shape[1]
+    for chunk in prange(n_chunks):
+        b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
+        for t in range(n_steps):
+            cells.forward_step(
+                kind, nonlinearity, b0, b1, a[t], r[t], b_rec, h[t], c[t], h_scratch, c_scratch, cache[t]
+            )
+
+
+#: Rows (steps x sequences) per block: enough for an efficient GEMM, few enough
+#: that a block's buffers stay a small part of the stored states. Blocks whose
+#: gate activations are recomputed hold more per row, so they are smaller.
+BLOCK_ROWS, RECOMPUTE_BLOCK_ROWS = 2048, 512
+
+
+def block_steps(n_steps, n_batch, recompute=False):
+    """Time steps per block: about ``BLOCK_ROWS`` (or ``RECOMPUTE_BLOCK_ROWS``) rows, at least 16 steps, at most T."""
+    rows = RECOMPUTE_BLOCK_ROWS if recompute else BLOCK_ROWS
+    return max(1, min(n_steps, max(16, rows // n_batch)))
+
+
+def _recurrent_bias(model, p):
+    b_rec = p.get(model.cell.RECURRENT_BIAS[0]) if model.cell.RECURRENT_BIAS else None
+    return np.zeros(0, dtype=model.dtype) if b_rec is None else b_rec
+
+
+def _input_projection(p, x, n_chunks):
+    """A = x @ W_xh + b_h for a block of inputs x (T, B, n_in): (T, B, G*H)."""
+    n_steps, n_batch, n_in = x.shape
+    width = p["W_xh"].shape[1]
+    a = matmul(x.reshape(-1, n_in), p["W_xh"], n_chunks).reshape(n_steps, n_batch, width)
+    if "b_h" in p:
+        a += p["b_h"]
+    return a
+
+
+def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, keep_cache=True):
     """Forward pass of one layer with parameter views ``p`` (validated inputs).
 
     Parameters
@@ -132,33 +183,77 @@ def unroll_layer(model, p, x, h0, c0, lengths, n_chunks):
     lengths : ndarray of int64, shape (B,)
     n_chunks : int
         Threads to split the batch over (see :func:`rnn_numba._jit.batch_chunks`).
+    keep_cache : bool
+        Keep the gate activations of every step for the backward pass
+        (T * B * CACHE_WIDTH * H numbers); else only a block's worth exists
+        at a time.
 
     Returns
     -------
     LayerTrajectory
     """
     cell, dtype, n_hidden = model.cell, model.dtype, model.n_hidden
-    n_steps, n_batch, n_in = x.shape
-    width = cell.N_GATES * n_hidden
-    a = np.empty((n_steps, n_batch, width), dtype=dtype)
-    matmul(x.reshape(-1, n_in), p["W_xh"], n_chunks, out=a.reshape(-1, width))
-    if "b_h" in p:
-        a += p["b_h"]
+    n_steps, n_batch, _ = x.shape
     h = np.empty((n_steps + 1, n_batch, n_hidden), dtype=dtype)
     h[0] = h0
     c = np.empty((n_steps + 1, n_batch, n_hidden if cell.HAS_CELL_STATE else 0), dtype=dtype)
     if cell.HAS_CELL_STATE:
         c[0] = c0
-    cache = np.empty((n_steps, n_batch, cell.CACHE_WIDTH * n_hidden), dtype=dtype)
-    rec = np.empty((n_batch, width), dtype=dtype)
-    b_rec = p.get(cell.RECURRENT_BIAS[0]) if cell.RECURRENT_BIAS else None
-    if b_rec is None:
-        b_rec = np.zeros(0, dtype=dtype)
-    _unroll_kernel(model.kind, model.nonlinearity_code, a, p["W_hh"], b_rec, lengths, h, c, cache, rec, n_chunks)
-    return LayerTrajectory(h=h, c=c if cell.HAS_CELL_STATE else None, cache=cache)
+    block = block_steps(n_steps, n_batch, recompute=not keep_cache)
+    cache_width = cell.CACHE_WIDTH * n_hidden
+    cache = np.empty((n_steps if keep_cache else block, n_batch, cache_width), dtype=dtype)
+    rec = np.empty((n_batch, cell.N_GATES * n_hidden), dtype=dtype)
+    b_rec = _recurrent_bias(model, p)
+    for t0 in range(0, n_steps, block):
+        t1 = min(t0 + block, n_steps)
+        a = _input_projection(p, x[t0:t1], n_chunks)
+        block_cache = cache[t0:t1] if keep_cache else cache[: t1 - t0]
+        _unroll_kernel(
+            model.kind, model.nonlinearity_code, a, p["W_hh"], b_rec, lengths - t0 if t0 else lengths,
+            h[t0 : t1 + 1], c[t0 : t1 + 1], block_cache, rec, n_chunks,
+        )  # fmt: skip
+    return LayerTrajectory(h=h, c=c if cell.HAS_CELL_STATE else None, cache=cache if keep_cache else None)
 
 
-def unroll(model, theta, x, h0, c0, lengths, n_chunks=None):
+def layer_cache(model, p, inputs, layer, t0, t1, n_chunks):
+    """The cache of steps t0 .. t1 - 1 of one layer: the kept one, or recomputed from the stored states.
+
+    Parameters
+    ----------
+    model : RNN
+    p : dict of ndarray
+        The layer's blocks.
+    inputs : ndarray, shape (T, B, n_in_layer)
+        The layer's inputs over all steps.
+    layer : LayerTrajectory
+    t0, t1 : int
+    n_chunks : int
+
+    Returns
+    -------
+    ndarray, shape (t1 - t0, B, CACHE_WIDTH * H)
+    """
+    if layer.cache is not None:
+        return layer.cache[t0:t1]
+    cell, n_batch, n_hidden = model.cell, inputs.shape[1], model.n_hidden
+    cache = np.empty((t1 - t0, n_batch, cell.CACHE_WIDTH * n_hidden), dtype=model.dtype)
+    if cell.CACHE_WIDTH == 0:
+        return cache
+    h = layer.h[t0 : t1 + 1]
+    c = layer.c[t0 : t1 + 1] if layer.c is not None else np.zeros((t1 - t0 + 1, n_batch, 0), dtype=model.dtype)
+    a = _input_projection(p, inputs[t0:t1], n_chunks)
+    width = a.shape[2]
+    r = matmul(h[:-1].reshape(-1, n_hidden), p["W_hh"], n_chunks).reshape(t1 - t0, n_batch, width)
+    scratch_h = np.empty((n_batch, n_hidden), dtype=model.dtype)
+    scratch_c = np.empty((n_batch, c.shape[2]), dtype=model.dtype)
+    _gate_kernel(
+        model.kind, model.nonlinearity_code, a, r, _recurrent_bias(model, p), h, c, cache, scratch_h, scratch_c,
+        n_chunks,
+    )  # fmt: skip
+    return cache
+
+
+def unroll(model, theta, x, h0, c0, lengths, n_chunks=None, keep_cache=True):
     """Forward pass of every layer and the readout (validated inputs).
 
     Parameters
@@ -170,6 +265,8 @@ def unroll(model, theta, x, h0, c0, lengths, n_chunks=None):
     lengths : ndarray of int64, shape (B,)
     n_chunks : int, optional
         Threads to split the batch over; by default one per Numba thread.
+    keep_cache : bool
+        Keep every layer's gate activations for a backward pass.
 
     Returns
     -------
@@ -179,7 +276,7 @@ def unroll(model, theta, x, h0, c0, lengths, n_chunks=None):
         n_chunks = batch_chunks(x.shape[1])
     layers, inputs = [], x
     for k, p in enumerate(model.layer_views(theta)):
-        layer = unroll_layer(model, p, inputs, h0[k], None if c0 is None else c0[k], lengths, n_chunks)
+        layer = unroll_layer(model, p, inputs, h0[k], None if c0 is None else c0[k], lengths, n_chunks, keep_cache)
         layers.append(layer)
         inputs = layer.h[1:]
     readout = model.readout_views(theta)

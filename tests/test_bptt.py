@@ -316,3 +316,56 @@ def test_message_clip_must_be_positive(clip):
     net = rn.Elman(1, 2, 1, seed=0)
     with pytest.raises(ValueError, match="clip_message"):
         net.backward(np.zeros((3, 1, 1)), np.zeros((3, 1, 1)), clip_message=clip)
+
+
+@given(f64_problems, st.data())
+def test_blocks_of_any_size_give_the_same_full_bptt(problem, data):
+    # Full BPTT runs in blocks of time steps (forward and backward), with the
+    # gates kept or recomputed; neither the block size nor recomputing may
+    # change anything but round-off, including lengths, dh0 and norms.
+    net, opts = problem.model, problem.options
+    whole = net.backward(problem.x, problem.target, grad_norms=True, **opts)
+    size = data.draw(st.integers(1, problem.x.shape[0]), label="block")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rn.unroll, "block_steps", lambda *args, **kwargs: size)
+        mp.setattr(rn.bptt, "block_steps", lambda *args, **kwargs: size)
+        blocked = net.backward(problem.x, problem.target, grad_norms=True, **opts)
+        recomputed = net.backward(problem.x, problem.target, grad_norms=True, recompute=True, **opts)
+    np.testing.assert_allclose(recomputed.grad, whole.grad, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(blocked.grad, whole.grad, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(blocked.dh0, whole.dh0, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(blocked.dh_norms, whole.dh_norms, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(blocked.h, whole.h, rtol=1e-13, atol=1e-15)  # GEMMs of other sizes round differently
+
+
+def test_long_sequences_in_many_blocks_match_the_segment_driver():
+    # T = 100 and B = 64 make blocks of 32 steps; horizon = T runs the same
+    # gradient through the other driver (one segment per loss term).
+    rng = np.random.default_rng(0)
+    for cell in ("elman", "lstm", "gru"):
+        net = rn.RNN(cell, 3, 5, 2, num_layers=2, seed=1)
+        x, y = rng.normal(size=(100, 64, 3)), rng.normal(size=(100, 64, 2))
+        lengths = rng.integers(1, 101, size=64)
+        full = net.backward(x, y, lengths=lengths)
+        other = net.backward(x, y, lengths=lengths, horizon=100)
+        recomputed = net.backward(x, y, lengths=lengths, recompute=True)
+        np.testing.assert_allclose(full.grad, other.grad, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(recomputed.grad, full.grad, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(full.dh0, other.dh0, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+def test_truncations_skip_segments_without_loss_exactly(cell):
+    # Segments that carry no loss gradient are skipped: with one loss term per
+    # sequence (the adding problem's layout) and with none at all.
+    net = rn.RNN(cell, 2, 3, 1, num_layers=2, seed=0)
+    x = np.random.default_rng(1).normal(size=(12, 2, 2))
+    y = np.random.default_rng(2).normal(size=(12, 2, 1))
+    last_only = np.zeros((12, 2))
+    last_only[-1] = 1.0
+    for horizon in (1, 4):
+        result = net.backward(x, y, weights=last_only, horizon=horizon)
+        _, expected, _, _ = naive.gradient(net, x, y, weights=last_only, horizon=horizon)
+        np.testing.assert_allclose(result.grad, expected, rtol=1e-10, atol=1e-13)
+    nothing = net.backward(x, y, weights=np.zeros((12, 2)), tbptt=(3, 6))
+    assert nothing.loss == 0 and not np.any(nothing.grad)
