@@ -100,6 +100,9 @@ class Trainer:
     clip_message : float, optional
         Clip the backward message at every step, inside BPTT (see
         :meth:`RNN.backward`).
+    recompute : bool
+        Full BPTT keeps no gate activations and recomputes them (less
+        memory, more time; see :meth:`RNN.backward`).
     reduction : {"mean", "sum"}
     eval_data : Batch, optional
         Held-out data, evaluated every ``eval_every`` updates and at the end.
@@ -138,6 +141,7 @@ class Trainer:
         clip_norm=None,
         clip_value=None,
         clip_message=None,
+        recompute=False,
         reduction="mean",
         eval_data=None,
         eval_every=None,
@@ -165,6 +169,7 @@ class Trainer:
         self.clip_norm = None if clip_norm is None else check.positive_float("clip_norm", clip_norm)
         self.clip_value = None if clip_value is None else check.positive_float("clip_value", clip_value)
         self.clip_message = None if clip_message is None else check.positive_float("clip_message", clip_message)
+        self.recompute = bool(recompute)
         self.reduction = reduction
         if eval_data is not None and not isinstance(eval_data, Batch):
             raise TypeError("eval_data must be a tasks.Batch (fixed held-out data)")
@@ -203,7 +208,9 @@ class Trainer:
 
         if self.tbptt is None:
             with quiet():
-                result = self.model.backward(batch.x, batch.target, horizon=self.horizon, **batch.kwargs(), **options)
+                result = self.model.backward(
+                    batch.x, batch.target, horizon=self.horizon, recompute=self.recompute, **batch.kwargs(), **options
+                )
             yield result.loss, result.grad
             return
         k1, k2 = self.tbptt

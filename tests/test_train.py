@@ -29,7 +29,11 @@ def test_training_lowers_the_loss_on_a_small_adding_problem():
     assert np.all(np.isfinite(history.grad_norm)) and history.seconds == sorted(history.seconds)
 
 
-@pytest.mark.parametrize("schedule", [{}, {"horizon": 5}, {"tbptt": (5, 10)}], ids=["full", "horizon", "tbptt"])
+@pytest.mark.parametrize(
+    "schedule",
+    [{}, {"horizon": 5}, {"tbptt": (5, 10)}, {"recompute": True}],
+    ids=["full", "horizon", "tbptt", "recompute"],
+)
 def test_resume_from_a_checkpoint_is_exact(tmp_path, schedule):
     straight = make_trainer(schedule, clip_norm=0.5)
     straight.run(16)
