@@ -158,9 +158,7 @@ def clip_grad_norm(grad, max_norm):
     norm : float
         ||grad|| before clipping (a diagnostic worth logging).
     """
-    max_norm = _rate("max_norm", max_norm)
-    if max_norm == 0:
-        raise ValueError("max_norm must be > 0")
+    max_norm = check.positive_float("max_norm", max_norm)
     grad = np.asarray(grad)
     norm = float(np.linalg.norm(grad))
     scale = min(1.0, max_norm / norm) if norm > 0 else 1.0

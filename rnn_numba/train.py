@@ -183,7 +183,8 @@ class Trainer:
         self.step = 0
         self.batches = 0
         self.history = History()
-        self._elapsed = 0.0
+        self._elapsed = 0.0  # wall time of earlier runs (and of the run a checkpoint came from)
+        self._run_started = None
 
     # ------------------------------------------------------------------ one batch
     def _next_batch(self):
@@ -225,7 +226,12 @@ class Trainer:
             if batch.weights[window.loss_start : window.stop].any():
                 yield window.loss, window.grad
 
-    def _update(self, loss, grad, started):
+    def _seconds(self):
+        """Wall time of all runs so far, the current one included."""
+        current = 0.0 if self._run_started is None else time.perf_counter() - self._run_started
+        return self._elapsed + current
+
+    def _update(self, loss, grad):
         with np.errstate(over="ignore", invalid="ignore"):
             grad_norm = float(np.linalg.norm(grad))
         if not (np.isfinite(loss) and np.isfinite(grad_norm)):
@@ -244,7 +250,7 @@ class Trainer:
         h.step.append(self.step)
         h.loss.append(record["loss"])
         h.grad_norm.append(grad_norm)
-        h.seconds.append(self._elapsed + time.perf_counter() - started)
+        h.seconds.append(self._seconds())
         return record
 
     # ------------------------------------------------------------------ evaluation
@@ -289,13 +295,13 @@ class Trainer:
         if resume and checkpoint is not None and Path(checkpoint).exists():
             self.load_checkpoint(checkpoint)
             goal = n_updates
-        started = time.perf_counter()
+        self._run_started = time.perf_counter()
         bar = self._progress_bar(goal)
         last_saved, stop = self.step, False
         try:
             while self.step < goal and not stop:
                 for loss, grad in self._gradients(self._next_batch()):
-                    record = self._update(loss, grad, started)
+                    record = self._update(loss, grad)
                     if bar is not None:
                         bar.update(1)
                         bar.set_postfix(loss=f"{record['loss']:.4g}", refresh=False)
@@ -306,7 +312,7 @@ class Trainer:
                         break
                 self.batches += 1
                 if checkpoint_every and self.step - last_saved >= checkpoint_every:
-                    self._save_timed(checkpoint, started)
+                    self.save_checkpoint(checkpoint)
                     last_saved = self.step
         finally:
             if bar is not None:
@@ -314,8 +320,8 @@ class Trainer:
         if self.eval_data is not None and (not self.history.eval_step or self.history.eval_step[-1] != self.step):
             self.evaluate()
         if checkpoint is not None:
-            self._save_timed(checkpoint, started)
-        self._elapsed += time.perf_counter() - started
+            self.save_checkpoint(checkpoint)
+        self._elapsed, self._run_started = self._seconds(), None
         return self.history
 
     def _progress_bar(self, goal):
@@ -327,13 +333,6 @@ class Trainer:
         return tqdm(total=goal, initial=self.step, desc="training", unit="update", dynamic_ncols=True)
 
     # ------------------------------------------------------------------ checkpoints
-    def _save_timed(self, path, started):
-        elapsed, self._elapsed = self._elapsed, self._elapsed + time.perf_counter() - started
-        try:
-            self.save_checkpoint(path)
-        finally:
-            self._elapsed = elapsed
-
     def save_checkpoint(self, path):
         """Write everything that decides the next updates to one file, atomically.
 
@@ -350,7 +349,7 @@ class Trainer:
             **{f"optimizer.{k}": v for k, v in opt_state.items()},
             "rng": json.dumps(self.rng.bit_generator.state),
             "counters": np.array([self.step, self.batches], dtype=np.int64),
-            "elapsed": np.float64(self._elapsed),
+            "elapsed": np.float64(self._seconds()),
             **{f"history.{k}": v for k, v in self.history.arrays().items()},
         }
         io.atomic_savez(path, arrays)
