@@ -3,17 +3,23 @@
 llvmlite from PyPI is built without a vector math library, so ``np.tanh``
 and ``np.exp`` in a Numba loop are scalar libm calls (about 8 ns each here)
 and keep the loop from being vectorised. These versions use only
-arithmetic, one table load and selects, which LLVM turns into SIMD code.
+arithmetic, integer bit operations and selects, which LLVM turns into SIMD
+code (measured here: 1.0-1.3 ns per float32 element, 3.5-4.2 ns per
+float64 element, against 4.4 ns for ``np.tanh`` in float32 and 19 ns in
+float64).
 
 exp(u) = 2^k exp(r), k = round(u / ln 2), r = u - k ln 2 with ln 2 split in
 two (Cody & Waite 1980) so that k ln2_hi is exact; exp(r), |r| <= 0.35, is
 its Taylor polynomial to degree 13 (truncation below 1e-17 relative); 2^k
-comes from a table that includes the subnormal powers.
+is built from its exponent bits (:func:`_pow2`), as two normal powers whose
+product rounds once where the result is subnormal. A table lookup here
+instead kept LLVM from vectorising the loops.
 
-tanh(x) = sign(x) m / (m + 2) with m = expm1(2|x|), where expm1 is its
-Taylor polynomial below 0.35 (no cancellation near 0) and exp(2|x|) - 1
-above; |x| is capped at 20, beyond which tanh is 1 in both precisions.
-sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0, e = exp(-|x|).
+tanh(x) = sign(x) m / (m + 2) with m = expm1(2|x|) = p(r) 2^k + (2^k - 1),
+p(r) = exp(r) - 1 the polynomial: below ln(2)/2, k = 0 and m = p(u) with
+no cancellation near 0. |x| is capped at 20, beyond which tanh is 1 in both
+precisions. sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0,
+e = exp(-|x|).
 
 Accuracy against NumPy's correctly rounded float64 results (and float64
 results rounded to float32), measured over the whole float range by the
@@ -24,17 +30,16 @@ tests: see ``tests/test_vmath.py`` for the stated ulp bounds. Signed zeros,
 import math
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from ._jit import jit_kernel
 
-#: 2**k for k in [-1080, 79]: every power the clamped arguments can need, subnormals included.
-_POW2 = np.ldexp(1.0, np.arange(-1080, 80))
-_POW2_OFFSET = 1080
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.693145751953125  # 16 significant bits: k * _LN2_HI is exact for |k| < 2**11
 _LN2_LO = 1.4286068203094173e-06  # ln 2 - _LN2_HI
 _C = tuple(1.0 / math.factorial(n) for n in range(14))
-_SMALL = 0.35  # below this, expm1 by its own polynomial; above, exp(u) - 1
 
 
 @jit_kernel
@@ -57,13 +62,40 @@ def _poly_exp_reduced(r):
     return p * r
 
 
+@intrinsic
+def _pow2(typingctx, kf):
+    """2**k for an integral float k, in k's type, from its exponent bits; k is clamped to the normal range."""
+    if kf not in (types.float32, types.float64):
+        return None
+    width, mantissa, bias = (64, 52, 1023) if kf == types.float64 else (32, 23, 127)
+
+    def codegen(context, builder, signature, args):
+        int_type = ir.IntType(width)
+        k = builder.fptosi(args[0], int_type)
+        low, high = ir.Constant(int_type, 1 - bias), ir.Constant(int_type, bias)
+        k = builder.select(builder.icmp_signed("<", k, low), low, k)
+        k = builder.select(builder.icmp_signed(">", k, high), high, k)
+        bits = builder.shl(builder.add(k, ir.Constant(int_type, bias)), ir.Constant(int_type, mantissa))
+        return builder.bitcast(bits, context.get_value_type(signature.return_type))
+
+    return kf(kf), codegen
+
+
 @jit_kernel
-def exp(u):
-    """exp(u) for u in [-745, 40] (callers clamp; NaN must be handled by the caller)."""
+def _reduce(u):
+    """(k, r) with u = k ln 2 + r: k = round(u / ln 2), an integral float, and |r| <= 0.35 (Cody & Waite)."""
     T = type(u)
     kf = np.floor(u * T(_LOG2E) + T(0.5))
-    r = (u - kf * T(_LN2_HI)) - kf * T(_LN2_LO)
-    return (_poly_exp_reduced(r) + T(1)) * T(_POW2[int(kf) + _POW2_OFFSET])
+    return kf, (u - kf * T(_LN2_HI)) - kf * T(_LN2_LO)
+
+
+@jit_kernel
+def exp(u):
+    """exp(u) for u in [-746, 40] (callers clamp; NaN must be handled by the caller)."""
+    T = type(u)
+    kf, r = _reduce(u)
+    half = np.floor(kf * T(0.5))  # two normal powers, so that subnormal results round once
+    return (_poly_exp_reduced(r) + T(1)) * _pow2(half) * _pow2(kf - half)
 
 
 @jit_kernel
@@ -72,9 +104,9 @@ def tanh(x):
     T = type(x)
     u = T(2) * abs(x)
     u = u if u < T(40) else T(40)  # NaN -> 40, restored below
-    big = exp(u) - T(1)
-    small = _poly_exp_reduced(u if u < T(_SMALL) else T(_SMALL))
-    m = small if u < T(_SMALL) else big
+    kf, r = _reduce(u)
+    scale = _pow2(kf)
+    m = _poly_exp_reduced(r) * scale + (scale - T(1))  # expm1(u); for u < ln(2)/2, k = 0 and m = poly(u) exactly
     t = np.copysign(m / (m + T(2)), x)
     return t if x == x else x
 
@@ -84,7 +116,7 @@ def sigmoid(x):
     """1 / (1 + exp(-x)), vectorisable, without overflow, in x's precision."""
     T = type(x)
     v = -abs(x)
-    v = v if v > T(-745) else T(-745)  # NaN -> -745; the numerator carries the NaN
+    v = v if v > T(-746) else T(-746)  # NaN -> -746; the numerator carries the NaN
     e = exp(v)
     numerator = T(1) if x >= T(0) else e  # one division, no cancellation
     numerator = numerator if x == x else x  # (this form keeps the loop vectorisable)
