@@ -4,7 +4,8 @@ The same work in all three: a one-layer cell (Elman tanh, LSTM or GRU) over
 time-major inputs (T, B, n_in), a linear readout to one output, the mean
 squared error over all T*B steps, and the gradient of every parameter; the
 same weights and data. For each point the script reports the median time
-over repeats, the ratio to the faster peer, the fraction of the machine's
+over repeats (the peers timed in turns within each repeat, so that they
+share the machine's state), the ratio to the faster peer, the fraction of the machine's
 GEMM rate (measured here with NumPy), and checks that the three gradients
 agree. PyTorch and JAX are optional: a missing peer is reported as such.
 
@@ -35,27 +36,39 @@ QUICK_GRID = [(50, 1, 8, 16), (50, 8, 8, 32)]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def median_time(fn, repeats, min_time=0.1):
-    """Median wall time of ``fn()`` over ``repeats`` runs (each run loops until ``min_time``)."""
-    fn()  # warm up (compilation, caches)
-    times = []
+def one_repeat(fn, min_time):
+    """Mean wall time of ``fn()`` over as many calls as fill ``min_time`` (at most 1000)."""
+    n, start = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time or n >= 1000:
+            return elapsed / n
+
+
+def median_times(fns, repeats, min_time=0.1):
+    """Median wall time of each ``fns[name]()`` over ``repeats`` repeats, taken in turns.
+
+    Each function is called once first (compilation, caches); then every
+    repeat times each function once, in turn, so that all of them see the
+    same state of a noisy machine and their ratios stay fair.
+    """
+    for fn in fns.values():
+        fn()
+    times = {name: [] for name in fns}
     for _ in range(repeats):
-        n, start = 0, time.perf_counter()
-        while True:
-            fn()
-            n += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time or n >= 1000:
-                break
-        times.append(elapsed / n)
-    return float(np.median(times))
+        for name, fn in fns.items():
+            times[name].append(one_repeat(fn, min_time))
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def gemm_rate(dtype, n=2048, repeats=5):
     """FLOP/s of a NumPy n x n GEMM in ``dtype`` on this machine (median)."""
     a = np.random.default_rng(0).normal(size=(n, n)).astype(dtype)
     out = np.empty_like(a)
-    return 2 * n**3 / median_time(lambda: np.matmul(a, a, out=out), repeats, min_time=0.5)
+    seconds = median_times({"gemm": lambda: np.matmul(a, a, out=out)}, repeats, min_time=0.5)["gemm"]
+    return 2 * n**3 / seconds
 
 
 def problem(cell, T, B, n_in, H, dtype, seed=0):
@@ -184,11 +197,11 @@ def measure(points, cells, dtypes, repeats, peers):
         for dt in dtypes:
             for T, B, n_in, H in points:
                 net, x, y = problem(cell, T, B, n_in, H, np.dtype(dt).type)
-                times, grads = {}, {}
+                runs, grads = {}, {}
                 for peer in peers:
-                    run, grad = PEERS[peer](net, x, y)
+                    runs[peer], grad = PEERS[peer](net, x, y)
                     grads[peer] = grad()
-                    times[peer] = median_time(run, repeats)
+                times = median_times(runs, repeats)
                 flops = 6 * T * B * GATES[cell] * H * (n_in + H)
                 ref = grads["rnn_numba"]
                 agree = {
