@@ -46,6 +46,10 @@ def matmul(a, b, n_chunks, out=None):
     """
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
+    if a.shape[1] == 1:
+        # An outer product (a one-output readout's dL/dy @ W_hy.T): the same products as the GEMM,
+        # which BLAS computes 2x-5x slower (measured here for 1000 x 64 to 12800 x 512 outputs).
+        return np.multiply(a, b, out=out)
     if n_chunks == 1 or a.shape[0] < 2 * n_chunks:
         return np.matmul(a, b, out=out)
     _matmul_rows(a, np.ascontiguousarray(b), out, n_chunks)

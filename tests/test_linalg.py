@@ -1,0 +1,36 @@
+"""The row-split GEMMs against NumPy's, for every path (one chunk, several, an outer product)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnn_numba._linalg import matmul, matmul_tn
+
+
+@settings(deadline=None, max_examples=30)
+@given(
+    m=st.integers(1, 40), k=st.integers(1, 6), n=st.integers(1, 7), n_chunks=st.integers(1, 3),
+    dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16),
+)  # fmt: skip
+def test_matmul_and_matmul_tn_match_numpy(m, k, n, n_chunks, dtype, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(m, k)).astype(dtype)
+    b = rng.normal(size=(k, n)).astype(dtype)
+    c = rng.normal(size=(m, n)).astype(dtype)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    out = matmul(a, b, n_chunks)
+    assert out.dtype == dtype and out.shape == (m, n)
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=rtol, atol=rtol)
+    tn = matmul_tn(a, c, n_chunks)
+    assert tn.dtype == dtype and tn.shape == (k, n)
+    np.testing.assert_allclose(tn, a.T.astype(np.float64) @ c, rtol=rtol, atol=rtol * m)
+
+
+@pytest.mark.parametrize("n_chunks", [1, 2])
+def test_outer_product_is_exact_and_writes_into_out(n_chunks):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(50, 1)), rng.normal(size=(1, 9))
+    out = np.full((50, 9), np.nan)
+    assert matmul(a, b, n_chunks, out=out) is out
+    np.testing.assert_array_equal(out, a * b)  # one product per element: nothing to round differently
