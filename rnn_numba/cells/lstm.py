@@ -65,24 +65,33 @@ def forward_step(b0, b1, z_in, z_rec, c_prev, h_next, c_next, cache):
 
 @jit_kernel
 def backward_step(b0, b1, dh, dc, c_prev, cache, dz, dc_prev):
-    """Backward through one LSTM step.
+    """Backward through one LSTM step, for rows b0:b1.
 
-    dc_t(total) = dc + dh * o * (1 - tanh(c_t)^2);
-    dz = [dc_t i(1-i) g... ] per gate, written into ``dz`` (B, 4H);
-    dL/dc_{t-1} = dc_t(total) * f into ``dc_prev``.
+    dc_t(total) = dc + dh o (1 - tanh(c_t)^2);
+    dz_i = dc_t i (1 - i) g, dz_f = dc_t f (1 - f) c_{t-1}, dz_g = dc_t i (1 - g^2),
+    dz_o = dh o (1 - o) tanh(c_t), written into ``dz`` (B, 4H);
+    dL/dc_{t-1} = dc_t(total) f into ``dc_prev``, which holds dc_t(total) meanwhile.
+
+    One pass per output block: LLVM vectorises these (measured here at
+    B = 32, H = 128: about 4x faster in float32 and 1.6x in float64 than one
+    loop writing all four blocks).
     """
     n_hidden = dh.shape[1]
     one = dh.dtype.type(1)
     for b in range(b0, b1):
+        dh_b, cache_b, dz_b, dc_total = dh[b], cache[b], dz[b], dc_prev[b]
+        i, f = cache_b[:n_hidden], cache_b[n_hidden : 2 * n_hidden]
+        g, o = cache_b[2 * n_hidden : 3 * n_hidden], cache_b[3 * n_hidden : 4 * n_hidden]
+        tanh_c = cache_b[4 * n_hidden :]
         for j in range(n_hidden):
-            i = cache[b, j]
-            f = cache[b, n_hidden + j]
-            g = cache[b, 2 * n_hidden + j]
-            o = cache[b, 3 * n_hidden + j]
-            tc = cache[b, 4 * n_hidden + j]
-            dct = dc[b, j] + dh[b, j] * o * (one - tc * tc)
-            dz[b, j] = dct * g * i * (one - i)
-            dz[b, n_hidden + j] = dct * c_prev[b, j] * f * (one - f)
-            dz[b, 2 * n_hidden + j] = dct * i * (one - g * g)
-            dz[b, 3 * n_hidden + j] = dh[b, j] * tc * o * (one - o)
-            dc_prev[b, j] = dct * f
+            dc_total[j] = dc[b, j] + dh_b[j] * o[j] * (one - tanh_c[j] * tanh_c[j])
+        for j in range(n_hidden):
+            dz_b[j] = dc_total[j] * g[j] * i[j] * (one - i[j])
+        for j in range(n_hidden):
+            dz_b[n_hidden + j] = dc_total[j] * c_prev[b, j] * f[j] * (one - f[j])
+        for j in range(n_hidden):
+            dz_b[2 * n_hidden + j] = dc_total[j] * i[j] * (one - g[j] * g[j])
+        for j in range(n_hidden):
+            dz_b[3 * n_hidden + j] = dh_b[j] * tanh_c[j] * o[j] * (one - o[j])
+        for j in range(n_hidden):
+            dc_total[j] *= f[j]
