@@ -202,7 +202,7 @@ def _segments_overlap(segments):
 
 
 def _is_full(segments, n_steps):
-    return segments.shape[0] == 1 and tuple(segments[0]) == (0, n_steps, 0)
+    return segments.tolist() == [[0, n_steps, 0]]  # (tolist: Python ints, no NumPy scalar per comparison)
 
 
 def _weight_grads(cell, p, inputs, h_prev, d_a, d_r, n_chunks):
