@@ -4,6 +4,8 @@ import subprocess
 import sys
 import tracemalloc
 
+import numpy as np
+
 from .common import problem
 
 SCHEDULES = {
@@ -15,6 +17,24 @@ SCHEDULES = {
 
 
 CELLS = ["elman", "lstm", "gru"]
+
+
+class Nonlinearities:
+    """The vectorisable tanh and sigmoid over 10^6 elements: a loop that stops vectorising shows here first."""
+
+    params = (["tanh", "sigmoid"], ["float32", "float64"])
+    param_names = ["function", "dtype"]
+
+    def setup(self, function, dtype):
+        from rnn_numba import _vmath
+
+        self.kernel = {"tanh": _vmath.tanh_array, "sigmoid": _vmath.sigmoid_array}[function]
+        self.x = np.random.default_rng(0).uniform(-10, 10, 10**6).astype(dtype)
+        self.out = np.empty_like(self.x)
+        self.kernel(self.x, self.out)
+
+    def time_million_elements(self, function, dtype):
+        self.kernel(self.x, self.out)
 
 
 class Forward:
