@@ -201,6 +201,11 @@ def _segments_overlap(segments):
     return bool(np.any(segments[order[1:], 0] < segments[order[:-1], 1]))
 
 
+def _window_lengths(lengths, t0, t1, n_steps):
+    """Each sequence's valid steps within steps t0 .. t1 - 1, counted from t0 (clipped to [0, t1 - t0])."""
+    return lengths if t0 == 0 and t1 == n_steps else np.clip(lengths - t0, 0, t1 - t0)
+
+
 def _is_full(segments, n_steps):
     return segments.tolist() == [[0, n_steps, 0]]  # (tolist: Python ints, no NumPy scalar per comparison)
 
@@ -242,7 +247,8 @@ def backprop(
     n_chunks : int
         Threads to split the batch over.
     record_norms : bool
-        Also return ||dL/dh_t|| for every layer and t = 0..T.
+        Also return ||dL/dh_t|| for every layer and t = 0..T (full BPTT
+        only: for other schedules ``dh_norms`` is None).
     dh_final, dc_final : ndarray, shape (L, B, H), optional
         dL/dh_T and dL/dc_T of every layer from outside (chaining a later
         segment's dL/dh_0 back into this one).
@@ -287,7 +293,7 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
         t1 = min(t0 + block, n_steps)
         n = t1 - t0
         segment = np.array([[0, n, 0]], dtype=np.int64)
-        lengths = traj.lengths if n == n_steps else np.clip(traj.lengths - t0, 0, n)
+        lengths = _window_lengths(traj.lengths, t0, t1, n_steps)
         below = inject(t0, t1)
         for k in reversed(range(n_layers)):
             layer = traj.layers[k]
@@ -372,7 +378,7 @@ def _backprop_segments(model, theta, x, traj, inject, segments, n_chunks, dh_fin
         lo, hi = int(group[:, 0].min()), int(group[:, 1].max())
         local = group - lo
         inject_lo = dh_top[lo:hi]
-        seg_lengths = traj.lengths if lo == 0 and hi == n_steps else np.clip(traj.lengths - lo, 0, hi - lo)
+        seg_lengths = _window_lengths(traj.lengths, lo, hi, n_steps)
         for k in reversed(range(n_layers)):
             layer = traj.layers[k]
             c = layer.c if layer.c is not None else empty_c
