@@ -106,7 +106,7 @@ def _backward_kernel(
     """Run the backward recursion of every segment, accumulating deltas.
 
     The batch is split into ``n_chunks`` groups of whole sequences, one per
-    thread; each runs every segment's serial recursion for its own rows.
+    thread; each runs :func:`_backward_rows` for its own rows.
 
     Parameters
     ----------
@@ -136,11 +136,26 @@ def _backward_kernel(
         [-clip, clip] before they travel on (Lasagne's ``grad_clipping``).
     n_chunks : int
     """
+    n_batch = h.shape[1]
+    for chunk in prange(n_chunks):
+        b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
+        _backward_rows(
+            kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, lengths, h, c, cache,
+            d_a, d_r, dh0, dc0, sq_norms, clip, b0, b1,
+        )  # fmt: skip
+
+
+@jit_kernel
+def _backward_rows(
+    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, lengths, h, c, cache,
+    d_a, d_r, dh0, dc0, sq_norms, clip, b0, b1,
+):  # fmt: skip
+    """The serial backward recursion of every segment for sequences b0:b1 (arguments of :func:`_backward_kernel`)."""
     n_steps, n_batch, n_hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
     width = d_a.shape[2]
     separate = d_r.shape[0] > 0
     record = sq_norms.shape[0] > 0
-    # Work buffers for the whole batch; each chunk touches only its rows.
+    # Work buffers indexed like the batch; only rows b0:b1 are touched.
     dh = np.zeros((n_batch, n_hidden), dtype=h.dtype)
     dh_prev = np.zeros((n_batch, n_hidden), dtype=h.dtype)
     dh_direct = np.zeros((n_batch, n_hidden if direct else 0), dtype=h.dtype)
@@ -149,50 +164,48 @@ def _backward_kernel(
     da = np.zeros((n_batch, width), dtype=h.dtype)
     dr = np.zeros((n_batch, width if separate else 0), dtype=h.dtype)
     zero = h.dtype.type(0)
-    for chunk in prange(n_chunks):
-        b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
-        for s in range(segments.shape[0]):
-            start, stop, inject_from = segments[s, 0], segments[s, 1], segments[s, 2]
-            dh[b0:b1] = zero
-            dc[b0:b1] = zero
-            if stop == n_steps:
-                _add_rows(dc, dc_end, b0, b1)
-            for t in range(stop - 1, start - 1, -1):
-                if t >= inject_from:
-                    _add_rows(dh, dh_loss[t], b0, b1)
-                if record:
-                    _add_sq_norms(dh, sq_norms[t + 1], b0, b1)
-                cells.backward_step(
-                    kind, nonlinearity, b0, b1, dh, dc, h[t], h[t + 1], c[t], cache[t], da, dr, dc_prev, dh_direct
-                )
-                if clip > zero:
-                    _clip_rows(da, clip, b0, b1)
+    for s in range(segments.shape[0]):
+        start, stop, inject_from = segments[s, 0], segments[s, 1], segments[s, 2]
+        dh[b0:b1] = zero
+        dc[b0:b1] = zero
+        if stop == n_steps:
+            _add_rows(dc, dc_end, b0, b1)
+        for t in range(stop - 1, start - 1, -1):
+            if t >= inject_from:
+                _add_rows(dh, dh_loss[t], b0, b1)
+            if record:
+                _add_sq_norms(dh, sq_norms[t + 1], b0, b1)
+            cells.backward_step(
+                kind, nonlinearity, b0, b1, dh, dc, h[t], h[t + 1], c[t], cache[t], da, dr, dc_prev, dh_direct
+            )
+            if clip > zero:
+                _clip_rows(da, clip, b0, b1)
+                if separate:
+                    _clip_rows(dr, clip, b0, b1)
+            # dL/dh_{t-1} = dL/dr_t @ W_hh.T (+ the cell's direct path)
+            if separate:
+                np.dot(dr[b0:b1], w_hh_t, dh_prev[b0:b1])
+            else:
+                np.dot(da[b0:b1], w_hh_t, dh_prev[b0:b1])
+            if direct:
+                _add_rows(dh_prev, dh_direct, b0, b1)
+            for b in range(b0, b1):
+                if t >= lengths[b]:  # padded step: h_{t+1} = h_t, the message passes unchanged
+                    da[b] = zero
                     if separate:
-                        _clip_rows(dr, clip, b0, b1)
-                # dL/dh_{t-1} = dL/dr_t @ W_hh.T (+ the cell's direct path)
-                if separate:
-                    np.dot(dr[b0:b1], w_hh_t, dh_prev[b0:b1])
-                else:
-                    np.dot(da[b0:b1], w_hh_t, dh_prev[b0:b1])
-                if direct:
-                    _add_rows(dh_prev, dh_direct, b0, b1)
-                for b in range(b0, b1):
-                    if t >= lengths[b]:  # padded step: h_{t+1} = h_t, the message passes unchanged
-                        da[b] = zero
-                        if separate:
-                            dr[b] = zero
-                        dh_prev[b] = dh[b]
-                        dc_prev[b] = dc[b]
-                _add_rows(d_a[t], da, b0, b1)
-                if separate:
-                    _add_rows(d_r[t], dr, b0, b1)
-                _copy_rows(dh, dh_prev, b0, b1)
-                _copy_rows(dc, dc_prev, b0, b1)
-            if start == 0:
-                _add_rows(dh0, dh, b0, b1)
-                _add_rows(dc0, dc, b0, b1)
-                if record:
-                    _add_sq_norms(dh, sq_norms[0], b0, b1)
+                        dr[b] = zero
+                    dh_prev[b] = dh[b]
+                    dc_prev[b] = dc[b]
+            _add_rows(d_a[t], da, b0, b1)
+            if separate:
+                _add_rows(d_r[t], dr, b0, b1)
+            _copy_rows(dh, dh_prev, b0, b1)
+            _copy_rows(dc, dc_prev, b0, b1)
+        if start == 0:
+            _add_rows(dh0, dh, b0, b1)
+            _add_rows(dc0, dc, b0, b1)
+            if record:
+                _add_sq_norms(dh, sq_norms[0], b0, b1)
 
 
 def _segments_overlap(segments):
@@ -206,7 +219,8 @@ def _window_lengths(lengths, t0, t1, n_steps):
     return lengths if t0 == 0 and t1 == n_steps else np.clip(lengths - t0, 0, t1 - t0)
 
 
-def _is_full(segments, n_steps):
+def is_full(segments, n_steps):
+    """Whether the schedule is full BPTT, one segment (0, T, 0)."""
     return segments.tolist() == [[0, n_steps, 0]]  # (tolist: Python ints, no NumPy scalar per comparison)
 
 
@@ -267,7 +281,7 @@ def backprop(
     dh_norms : ndarray, shape (L, T + 1, B), or None
     """
     clip = model.dtype(0 if clip_message is None else clip_message)
-    if _is_full(segments, x.shape[0]):
+    if is_full(segments, x.shape[0]):
         return _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_final, dc_final, clip)
     return _backprop_segments(model, theta, x, traj, inject, segments, n_chunks, dh_final, dc_final, clip)
 

@@ -19,7 +19,7 @@ import numpy as np
 from numba import prange
 
 from . import cells
-from ._jit import batch_chunks, jit_parallel_kernel
+from ._jit import batch_chunks, jit_kernel, jit_parallel_kernel
 from ._linalg import matmul
 
 
@@ -95,7 +95,7 @@ def _unroll_kernel(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec
     """Run the recurrence of cell ``kind`` over T steps, in place.
 
     The batch is split into ``n_chunks`` groups of whole sequences, one per
-    thread; each runs the serial time loop for its own rows.
+    thread; each runs the serial time loop :func:`_unroll_rows` for its own rows.
 
     Parameters
     ----------
@@ -113,16 +113,22 @@ def _unroll_kernel(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec
         Work buffer for the recurrent projection r_t = h_{t-1} @ W_hh.
     n_chunks : int
     """
-    n_steps, n_batch = a.shape[0], a.shape[1]
+    n_batch = a.shape[1]
     for chunk in prange(n_chunks):
         b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
-        for t in range(n_steps):
-            np.dot(h[t][b0:b1], w_hh, rec[b0:b1])
-            cells.forward_step(kind, nonlinearity, b0, b1, a[t], rec, b_rec, h[t], c[t], h[t + 1], c[t + 1], cache[t])
-            for b in range(b0, b1):
-                if t >= lengths[b]:
-                    h[t + 1, b] = h[t, b]
-                    c[t + 1, b] = c[t, b]
+        _unroll_rows(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec, b0, b1)
+
+
+@jit_kernel
+def _unroll_rows(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec, b0, b1):
+    """The serial recursion for sequences b0:b1 (arguments of :func:`_unroll_kernel`)."""
+    for t in range(a.shape[0]):
+        np.dot(h[t][b0:b1], w_hh, rec[b0:b1])
+        cells.forward_step(kind, nonlinearity, b0, b1, a[t], rec, b_rec, h[t], c[t], h[t + 1], c[t + 1], cache[t])
+        for b in range(b0, b1):
+            if t >= lengths[b]:
+                h[t + 1, b] = h[t, b]
+                c[t + 1, b] = c[t, b]
 
 
 @jit_parallel_kernel
