@@ -68,6 +68,24 @@ class Gradient:
         self.net.loss_and_grad(self.x, self.y, **self.kwargs)
 
 
+class SmallGradient:
+    """A single short sequence (T = 100, B = 1, n_in = H = 32), where the cost per call, not the kernels, decides.
+
+    A one-layer full-BPTT gradient this size runs as one compiled call
+    (:mod:`rnn_numba.fused`); a regression of the Python layer shows here.
+    """
+
+    params = (CELLS, ["float32", "float64"])
+    param_names = ["cell", "dtype"]
+
+    def setup(self, cell, dtype):
+        self.net, self.x, self.y = problem(100, 1, 32, dtype, cell, n_in=32)
+        self.net.loss_and_grad(self.x, self.y)
+
+    def time_loss_and_grad(self, cell, dtype):
+        self.net.loss_and_grad(self.x, self.y)
+
+
 class Memory:
     """Peak memory of a gradient as a multiple of the stored states and inputs.
 

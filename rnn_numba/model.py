@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from . import _validate as check
-from . import bptt, cells, losses, params
+from . import bptt, cells, fused, losses, params
 from ._jit import batch_chunks, single_threaded_blas
 from ._linalg import matmul, matmul_tn
 from .unroll import Trajectory, unroll
@@ -295,7 +295,8 @@ class RNN:
         n_steps, n_batch = x.shape[:2]
         target = check.targets(loss, target, n_steps, n_batch, self.n_out, self.dtype)
         weights = check.loss_weights(weights, n_steps, n_batch, self.dtype)
-        weights = weights * (np.arange(n_steps)[:, None] < lengths[None, :])
+        if lengths.min() < n_steps:
+            weights = weights * (np.arange(n_steps)[:, None] < lengths[None, :])
         if loss == "cross_entropy":
             check.class_range(target, weights, self.n_out)
         if reduction not in losses.REDUCTIONS:
@@ -418,6 +419,12 @@ class RNN:
             raise ValueError("grad_norms is defined for full BPTT; drop horizon/tbptt or grad_norms")
         if clip_message is not None:
             clip_message = check.positive_float("clip_message", clip_message)
+        if fused.applies(self, *x.shape[:2], bptt.is_full(segments, x.shape[0]), recompute):
+            clip = 0.0 if clip_message is None else clip_message
+            value, grad, traj, dh0, dc0, norms = fused.gradient(
+                self, theta, x, h0, c0, lengths, loss, target, weights, reduction, clip, grad_norms
+            )
+            return self._result(value, grad, dh0, dc0, traj, norms)
         with _threads(x) as n_chunks:
             traj = unroll(self, theta, x, h0, c0, lengths, n_chunks, keep_cache=not recompute)
             value, dy = losses.loss_and_dy(loss, traj.y, target, weights, reduction)
@@ -516,8 +523,14 @@ class RNN:
         for names, layer in zip(self.layer_names, layer_grads, strict=True):
             for name, value_k in layer.items():
                 g[names[name]][...] = value_k
-        for name in self.frozen:
-            g[name][...] = 0
+        return self._result(value, grad, dh0, dc0, traj, norms)
+
+    def _result(self, value, grad, dh0, dc0, traj, norms):
+        """The Gradient of a backward pass, with the frozen blocks' gradient zeroed."""
+        if self.frozen:
+            g = self.layout.views(grad)
+            for name in self.frozen:
+                g[name][...] = 0
         return Gradient(
             loss=value,
             grad=grad,

@@ -16,8 +16,10 @@ def warmup(dtypes=(np.float64, np.float32)):
 
     for dtype in dtypes:
         # The cell and its nonlinearity are runtime arguments of the same
-        # kernels: one call per dtype compiles everything.
-        # Two sequences, so that the batch-parallel GEMMs compile too.
-        net = RNN(CELLS[0].NAME, 1, 2, 1, dtype=dtype, seed=0)
-        x = np.zeros((2, 2, 1), dtype=dtype)
-        net.backward(x, np.zeros((2, 2, 1), dtype=dtype), grad_norms=True)
+        # kernels: two calls per dtype compile everything. Two layers and two
+        # sequences take the general drivers and the batch-parallel GEMMs;
+        # one layer and one sequence, the fused kernel (rnn_numba.fused).
+        for num_layers, n_batch in ((2, 2), (1, 1)):
+            net = RNN(CELLS[0].NAME, 1, 2, 1, num_layers=num_layers, dtype=dtype, seed=0)
+            x = np.zeros((2, n_batch, 1), dtype=dtype)
+            net.backward(x, np.zeros((2, n_batch, 1), dtype=dtype), grad_norms=True)
