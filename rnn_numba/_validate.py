@@ -9,6 +9,8 @@ import operator
 
 import numpy as np
 
+from ._jit import jit_kernel
+
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
@@ -90,12 +92,25 @@ def float_array(name, value, dtype, shape):
     if kind != "f":
         raise TypeError(f"{name} must be a real floating-point array, got dtype {value.dtype}")
     check_shape(name, value, shape)
-    # One reduction without a temporary: a finite sum means finite entries; a
-    # non-finite sum (NaN/Inf, or an overflow) is checked entry by entry.
-    if not np.isfinite(np.sum(value, dtype=np.float64)) and not np.all(np.isfinite(value)):
-        where = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
-        raise ValueError(f"{name} contains NaN or Inf (first at index {where}); remove or replace it")
-    return np.ascontiguousarray(value, dtype=dtype)
+    if value.dtype.itemsize > np.dtype(dtype).itemsize:
+        with np.errstate(over="ignore"):  # an overflow becomes Inf, refused below with its index
+            converted = np.ascontiguousarray(value, dtype=dtype)
+    else:
+        converted = np.ascontiguousarray(value, dtype=dtype)
+    if not _all_finite(converted.ravel()):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
+        hint = "" if not np.isfinite(value[where]) else f"; {float(value[where]):g} overflows {np.dtype(dtype).name}"
+        raise ValueError(f"{name} contains NaN or Inf (first at index {where}{hint}); remove or replace it")
+    return converted
+
+
+@jit_kernel
+def _all_finite(values):
+    """Whether every entry of a 1-D float array is finite (one pass, no temporary)."""
+    for v in values:
+        if not np.isfinite(v):
+            return False
+    return True
 
 
 def check_shape(name, value, shape):
@@ -212,7 +227,7 @@ def class_range(target, weights, n_out):
 
 def finite_theta(layout, theta):
     """Raise ValueError naming the first parameter block that holds NaN or Inf."""
-    if not np.all(np.isfinite(theta)):
+    if not _all_finite(theta):
         first = int(np.argmax(~np.isfinite(theta)))
         raise ValueError(
             f"the parameters hold NaN or Inf (block {layout.block_of(first)}); "

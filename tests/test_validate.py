@@ -21,13 +21,14 @@ def data(dtype=np.float64):
 @pytest.fixture(autouse=True)
 def no_kernel_runs(monkeypatch):
     """Any kernel call during a test of bad input is a failure."""
-    from rnn_numba import bptt, unroll
+    from rnn_numba import bptt, fused, unroll
 
     def forbidden(*args):
         raise AssertionError("a kernel ran on bad input")
 
     monkeypatch.setattr(unroll, "_unroll_kernel", forbidden)
     monkeypatch.setattr(bptt, "_backward_kernel", forbidden)
+    monkeypatch.setattr(fused, "_gradient_kernel", forbidden)
 
 
 x0, y0 = data()
@@ -85,6 +86,17 @@ def test_bad_input_gets_a_clear_error(net, case, override, exc, words):
         net.backward(x, target, **kwargs)
     for word in words:
         assert word in str(info.value), (word, str(info.value))
+
+
+def test_values_that_overflow_the_models_dtype_are_refused():
+    # Finite in float64, Inf once converted to a float32 model's dtype: refused, not silently Inf.
+    net = rn.Elman(N_IN, H, N_OUT, seed=0, dtype=np.float32)
+    x, y = data()
+    x[2, 1, 0] = 1e300
+    with pytest.raises(
+        ValueError, match=r"x contains NaN or Inf \(first at index \(2, 1, 0\); 1e\+300 overflows float32"
+    ):
+        net.backward(x, y)
 
 
 def test_nan_in_parameters_names_the_block(net):
