@@ -129,6 +129,8 @@ def _gradient_kernel(
     w_xh, w_hh, w_hy = _matrix(theta, table, W_XH), _matrix(theta, table, W_HH), _matrix(theta, table, W_HY)
     b_h, b_rec, b_y = _vector(theta, table, B_H), _vector(theta, table, B_REC), _vector(theta, table, B_Y)
     width = w_hh.shape[1]
+    # Rows 0:B of the recursions, with 0 typed int64 as in the parallel kernels (a literal 0 compiles them again).
+    all_rows = np.int64(0)
     inputs = x.reshape(n_rows, n_in)
     # Forward: a_t = x_t @ W_xh + b_h for all steps at once, then the recursion.
     a = np.dot(inputs, w_xh)
@@ -139,9 +141,8 @@ def _gradient_kernel(
     h[0], c[0] = h0, c0
     cache = np.empty((n_steps, n_batch, cache_width * n_hidden), dtype=dtype)
     rec = np.empty((n_batch, width), dtype=dtype)
-    _unroll_rows(
-        kind, nonlinearity, a.reshape(n_steps, n_batch, width), w_hh, b_rec, lengths, h, c, cache, rec, 0, n_batch
-    )
+    a = a.reshape(n_steps, n_batch, width)
+    _unroll_rows(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec, all_rows, n_batch)
     states, h_prev = h[1:].reshape(n_rows, n_hidden), h[:-1].reshape(n_rows, n_hidden)
     y = np.dot(states, w_hy)
     y += b_y
@@ -163,7 +164,7 @@ def _gradient_kernel(
     segment = np.array([[0, n_steps, 0]], dtype=np.int64)
     _backward_rows(
         kind, nonlinearity, direct, segment, dh_loss, np.zeros_like(c0), np.ascontiguousarray(w_hh.T), lengths,
-        h, c, cache, d_a, d_r, dh0, dc0, sq, clip, 0, n_batch,
+        h, c, cache, d_a, d_r, dh0, dc0, sq, clip, all_rows, n_batch,
     )  # fmt: skip
     d_a2 = d_a.reshape(n_rows, width)
     d_r2 = d_r.reshape(n_rows, width) if separate else d_a2
