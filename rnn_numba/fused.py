@@ -7,7 +7,8 @@ being about 240 Python-level steps (buffers, projections, the loss, the
 blocked driver's bookkeeping, one NumPy call each). When the whole problem is
 one block of :func:`rnn_numba.bptt.backprop`'s full BPTT and runs on one
 thread (a single sequence, or a single Numba thread), :func:`gradient` does
-the same work in one kernel: the input projection, :func:`rnn_numba.unroll._unroll_rows`, the readout and loss of
+the same work in one kernel: the input projection,
+:func:`rnn_numba.unroll._unroll_rows`, the readout and loss of
 :mod:`rnn_numba.losses`, :func:`rnn_numba.bptt._backward_rows` and the
 weight-gradient GEMMs, in the same order as the general path, so the
 results agree with it to round-off (``tests/test_fused.py``).
@@ -60,12 +61,13 @@ def gradient(model, theta, x, h0, c0, lengths, loss, target, weights, reduction,
     cell, dtype = model.cell, model.dtype
     has_c = cell.HAS_CELL_STATE
     is_mse = loss == "mse"
-    no_classes = np.zeros(0, dtype=np.int64)
+    n_batch = x.shape[1]
     value, grad, h, c, cache, y, dh0, dc0, sq = _gradient_kernel(
         model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, cell.SEPARATE_RECURRENT_DELTA, cell.CACHE_WIDTH,
         (cell.RECURRENT_BIAS or (None, 0))[1], model.n_out, losses.MSE if is_mse else losses.CROSS_ENTROPY,
-        x, h0[0], c0[0] if has_c else h0[0, :, :0], lengths,
-        target.reshape(-1, model.n_out) if is_mse else x[:0, 0], no_classes if is_mse else target.ravel(),
+        x, h0[0], c0[0] if has_c else np.zeros((n_batch, 0), dtype=dtype), lengths,
+        target.reshape(-1, model.n_out) if is_mse else np.zeros((0, model.n_out), dtype=dtype),
+        np.zeros(0, dtype=np.int64) if is_mse else target.ravel(),
         weights.ravel(), reduction == "mean", theta, _block_table(model), dtype(clip), record_norms,
     )  # fmt: skip
     trajectory = Trajectory(layers=[LayerTrajectory(h=h, c=c if has_c else None, cache=cache)], y=y, lengths=lengths)
@@ -129,8 +131,8 @@ def _gradient_kernel(
     w_xh, w_hh, w_hy = _matrix(theta, table, W_XH), _matrix(theta, table, W_HH), _matrix(theta, table, W_HY)
     b_h, b_rec, b_y = _vector(theta, table, B_H), _vector(theta, table, B_REC), _vector(theta, table, B_Y)
     width = w_hh.shape[1]
-    # Rows 0:B of the recursions, with 0 typed int64 as in the parallel kernels (a literal 0 compiles them again).
-    all_rows = np.int64(0)
+    # The recursions run rows 0:B; 0 typed int64 as in the parallel kernels (a literal 0 compiles them again).
+    first_row = np.int64(0)
     inputs = x.reshape(n_rows, n_in)
     # Forward: a_t = x_t @ W_xh + b_h for all steps at once, then the recursion.
     a = np.dot(inputs, w_xh)
@@ -142,7 +144,7 @@ def _gradient_kernel(
     cache = np.empty((n_steps, n_batch, cache_width * n_hidden), dtype=dtype)
     rec = np.empty((n_batch, width), dtype=dtype)
     a = a.reshape(n_steps, n_batch, width)
-    _unroll_rows(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec, all_rows, n_batch)
+    _unroll_rows(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec, first_row, n_batch)
     states, h_prev = h[1:].reshape(n_rows, n_hidden), h[:-1].reshape(n_rows, n_hidden)
     y = np.dot(states, w_hy)
     y += b_y
@@ -164,7 +166,7 @@ def _gradient_kernel(
     segment = np.array([[0, n_steps, 0]], dtype=np.int64)
     _backward_rows(
         kind, nonlinearity, direct, segment, dh_loss, np.zeros_like(c0), np.ascontiguousarray(w_hh.T), lengths,
-        h, c, cache, d_a, d_r, dh0, dc0, sq, clip, all_rows, n_batch,
+        h, c, cache, d_a, d_r, dh0, dc0, sq, clip, first_row, n_batch,
     )  # fmt: skip
     d_a2 = d_a.reshape(n_rows, width)
     d_r2 = d_r.reshape(n_rows, width) if separate else d_a2
