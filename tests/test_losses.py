@@ -1,6 +1,10 @@
 """The stated normalisation of the losses."""
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy.special import log_softmax, softmax
 
 import rnn_numba as rn
 from rnn_numba import losses
@@ -40,3 +44,21 @@ def test_sequence_to_one_is_a_weight_on_the_last_step():
     out = net.forward(x)
     expected = np.mean((out.y[-1] - y[-1]) ** 2)
     np.testing.assert_allclose(net.loss(x, y, weights=weights), expected, rtol=1e-14)
+
+
+@given(
+    st.sampled_from([np.float64, np.float32]),
+    hnp.arrays(np.float64, (5, 2, 4), elements=st.floats(-1e3, 1e3)),
+    hnp.arrays(np.int64, (5, 2), elements=st.integers(0, 3)),
+)
+def test_cross_entropy_matches_scipy_for_large_logits(dtype, logits, classes):
+    # Logits far apart overflow a naive exp; the kernel shifts by each row's maximum.
+    y = logits.astype(dtype)
+    value, dy = losses.loss_and_dy("cross_entropy", y, classes, np.ones((5, 2), dtype), "sum")
+    logp = log_softmax(y.astype(np.float64), axis=-1)
+    expected_dy = softmax(y.astype(np.float64), axis=-1)
+    np.put_along_axis(expected_dy, classes[..., None], np.take_along_axis(expected_dy, classes[..., None], -1) - 1, -1)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert dy.dtype == dtype and np.all(np.isfinite(dy))
+    np.testing.assert_allclose(value, -np.take_along_axis(logp, classes[..., None], -1).sum(), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(dy, expected_dy, rtol=rtol, atol=rtol)
