@@ -4,15 +4,16 @@ llvmlite from PyPI is built without a vector math library, so ``np.tanh``
 and ``np.exp`` in a Numba loop are scalar libm calls (about 8 ns each here)
 and keep the loop from being vectorised. These versions use only
 arithmetic, integer bit operations and selects, which LLVM turns into SIMD
-code (measured here: 1.0-1.3 ns per float32 element, 3.5-4.2 ns per
-float64 element, against 4.4 ns for ``np.tanh`` in float32 and 19 ns in
-float64).
+code (measured here over 10^5 elements: tanh 0.72 and sigmoid 0.90 ns per
+float32 element, 2.7 and 3.5 ns per float64 element, against 2.8 and 15 ns
+for ``np.tanh``).
 
 exp(u) = 2^k exp(r), k = round(u / ln 2), r = u - k ln 2 with ln 2 split in
 two (Cody & Waite 1980) so that k ln2_hi is exact; exp(r), |r| <= 0.35, is
-its Taylor polynomial to degree 13 (truncation below 1e-17 relative); 2^k
-is built from its exponent bits (:func:`_pow2`), as two normal powers whose
-product rounds once where the result is subnormal. A table lookup here
+its Taylor polynomial to degree 13 in float64 and 7 in float32 (truncation
+below 1e-17 and 2e-8 relative); 2^k is built from its exponent bits
+(:func:`_pow2`), as two normal powers whose product rounds once where the
+result is subnormal. A table lookup here
 instead kept LLVM from vectorising the loops.
 
 tanh(x) = sign(x) m / (m + 2) with m = expm1(2|x|) = p(r) 2^k + (2^k - 1),
@@ -44,15 +45,22 @@ _C = tuple(1.0 / math.factorial(n) for n in range(14))
 
 @jit_kernel
 def _poly_exp_reduced(r):
-    """sum_{n=1}^{13} r^n / n!, i.e. expm1(r), for |r| <= 0.35 (Horner)."""
+    """sum_{n=1}^{N} r^n / n!, i.e. expm1(r), for |r| <= 0.35 (Horner); N = 13 in float64, 7 in float32.
+
+    The first omitted term, 0.35^(N+1) / (N+1)!, is below 1e-17 relative
+    for N = 13 and below 2e-8 (a third of float32's half ulp) for N = 7.
+    """
     T = type(r)
-    p = T(_C[13])
-    p = p * r + T(_C[12])
-    p = p * r + T(_C[11])
-    p = p * r + T(_C[10])
-    p = p * r + T(_C[9])
-    p = p * r + T(_C[8])
-    p = p * r + T(_C[7])
+    if T(1) + T(1e-10) == T(1):  # float32 (a constant that LLVM folds away)
+        p = T(_C[7])
+    else:
+        p = T(_C[13])
+        p = p * r + T(_C[12])
+        p = p * r + T(_C[11])
+        p = p * r + T(_C[10])
+        p = p * r + T(_C[9])
+        p = p * r + T(_C[8])
+        p = p * r + T(_C[7])
     p = p * r + T(_C[6])
     p = p * r + T(_C[5])
     p = p * r + T(_C[4])
