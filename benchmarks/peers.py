@@ -6,8 +6,8 @@ squared error over all T*B steps, and the gradient of every parameter; the
 same weights and data. For each point the script reports the median time
 over repeats (the peers timed in turns within each repeat, so that they
 share the machine's state), the ratio to the faster peer, the fraction of
-the machine's GEMM rate (a NumPy 2048 x 2048 GEMM, timed in the same turns),
-and checks that the three gradients agree. PyTorch and JAX are optional: a missing peer is reported as such.
+the machine's GEMM rate (measured here with NumPy), and checks that the
+three gradients agree. PyTorch and JAX are optional: a missing peer is reported as such.
 
 Usage::
 
@@ -63,15 +63,12 @@ def median_times(fns, repeats, min_time=0.1):
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
-#: Side of the NumPy GEMM that measures the machine's FLOP rate.
-GEMM_N = 2048
-
-
-def gemm_runner(dtype, n=GEMM_N):
-    """One NumPy n x n GEMM in ``dtype`` (2 n^3 FLOPs), timed in turns with the peers."""
+def gemm_rate(dtype, n=2048, repeats=5):
+    """FLOP/s of a NumPy n x n GEMM in ``dtype`` on this machine (median)."""
     a = np.random.default_rng(0).normal(size=(n, n)).astype(dtype)
     out = np.empty_like(a)
-    return lambda: np.matmul(a, a, out=out)
+    seconds = median_times({"gemm": lambda: np.matmul(a, a, out=out)}, repeats, min_time=0.5)["gemm"]
+    return 2 * n**3 / seconds
 
 
 def problem(cell, T, B, n_in, H, dtype, seed=0):
@@ -192,7 +189,10 @@ def available_peers():
 
 def measure(points, cells, dtypes, repeats, peers):
     """One record per (point, cell, dtype): medians, ratios, FLOP fraction, gradient agreement."""
+    rates = {dt: gemm_rate(dt) for dt in dtypes}
     records = []
+    for dt in dtypes:
+        print(f"# NumPy GEMM rate, {dt}: {rates[dt] / 1e9:.1f} GFLOP/s")
     for cell in cells:
         for dt in dtypes:
             for T, B, n_in, H in points:
@@ -201,9 +201,7 @@ def measure(points, cells, dtypes, repeats, peers):
                 for peer in peers:
                     runs[peer], grad = PEERS[peer](net, x, y)
                     grads[peer] = grad()
-                # The reference GEMM takes its turn with the peers: the machine's rate drifts by 15% over a run.
-                times = median_times({**runs, "gemm": gemm_runner(dt)}, repeats)
-                rate = 2 * GEMM_N**3 / times.pop("gemm")
+                times = median_times(runs, repeats)
                 flops = 6 * T * B * GATES[cell] * H * (n_in + H)
                 ref = grads["rnn_numba"]
                 agree = {
@@ -214,21 +212,18 @@ def measure(points, cells, dtypes, repeats, peers):
                 others = [times[p] for p in peers if p != "rnn_numba"]
                 record = {
                     "cell": cell, "dtype": dt, "T": T, "B": B, "n_in": n_in, "H": H,
-                    "seconds": times, "gemm_gflops": rate / 1e9,
-                    "gemm_fraction": {p: flops / t / rate for p, t in times.items()},
+                    "seconds": times, "gemm_fraction": {p: flops / t / rates[dt] for p, t in times.items()},
                     "speedup_vs_fastest_peer": (min(others) / times["rnn_numba"]) if others else None,
                     "grad_rel_diff": agree,
                 }  # fmt: skip
                 records.append(record)
                 print(row(record), flush=True)
-    rates = {dt: float(np.median([r["gemm_gflops"] for r in records if r["dtype"] == dt])) for dt in dtypes}
-    return {"machine": machine(), "gemm_gflops": rates, "records": records}
+    return {"machine": machine(), "gemm_gflops": {dt: r / 1e9 for dt, r in rates.items()}, "records": records}
 
 
 def row(r):
     t = r["seconds"]
     cols = [f"{r['cell']:5s} {r['dtype']:7s} T={r['T']:5d} B={r['B']:3d} n_in={r['n_in']:3d} H={r['H']:3d}"]
-    cols.append(f"GEMM {r['gemm_gflops']:.0f} GFLOP/s")
     cols += [f"{p} {1e3 * v:9.3f} ms ({100 * r['gemm_fraction'][p]:5.1f}%)" for p, v in t.items()]
     if r["speedup_vs_fastest_peer"] is not None:
         cols.append(f"x{r['speedup_vs_fastest_peer']:.2f} vs fastest peer")
