@@ -1,12 +1,9 @@
-"""GEMMs split over Numba's threads.
+"""The GEMMs over all T*B rows, on Numba's threads.
 
 Inside a batch-parallel computation BLAS is held to one thread (see
-:func:`rnn_numba._jit.single_threaded_blas`), so these split the work over
-Numba's threads themselves, one single-threaded BLAS call per chunk. The
-GEMMs over all T*B rows split their rows; with one chunk they are plain
-NumPy calls. The per-step recurrent GEMMs split their columns instead
-(:func:`column_blocks`, :func:`_matmul_columns`): each thread then packs
-only its own part of the weight matrix, which BLAS does at every call.
+:func:`rnn_numba._jit.single_threaded_blas`), so these split the rows over
+Numba's threads themselves, one single-threaded BLAS call per chunk. With
+one chunk they are plain NumPy calls.
 """
 
 import numpy as np
@@ -31,56 +28,6 @@ def _matmul_tn_rows(a, b, partial, n_chunks):
     for chunk in prange(n_chunks):
         r0, r1 = chunk * m // n_chunks, (chunk + 1) * m // n_chunks
         np.dot(a[r0:r1].T, b[r0:r1], partial[chunk])
-
-
-@jit_parallel_kernel
-def _matmul_columns(a, b_columns, out_columns, out):
-    """Out = a @ b with b's columns split over threads; a (M, K), out (M, N).
-
-    ``b_columns`` (n_chunks, K, N / n_chunks) holds b's column blocks (see
-    :func:`column_blocks`); thread k computes a @ b_columns[k] into
-    ``out_columns[k]`` (M, N / n_chunks) and copies it into its columns of ``out``.
-    """
-    n = b_columns.shape[2]
-    for chunk in prange(b_columns.shape[0]):
-        np.dot(a, b_columns[chunk], out_columns[chunk])
-        for i in range(out.shape[0]):
-            for j in range(n):
-                out[i, chunk * n + j] = out_columns[chunk, i, j]
-
-
-def columns_pay(b):
-    """Whether a per-step GEMM by ``b`` is faster split over b's columns than over the batch.
-
-    Only for float32 weights of at least 2**16 elements: measured for the
-    speed issue (whole gradients, both splits in turns in one process, 2
-    threads), the column split took 1.18x less time for an LSTM and 1.10x
-    for a GRU at T = 200, B = 64, H = 512 and 1.03-1.12x for an LSTM at
-    B = 32, H = 128 (W_hh 128 x 512), but 1.15x more for an Elman cell at
-    B = 32, H = 128, 0.93-1.01x for a GRU there, about the same or more in
-    float64, and up to 1.5x more at B = 4, H = 64.
-    """
-    return b.dtype == np.float32 and b.size >= 2**16
-
-
-def column_blocks(b, n_chunks):
-    """B's columns in ``n_chunks`` contiguous blocks for :func:`_matmul_columns`, if that split pays.
-
-    Parameters
-    ----------
-    b : ndarray, shape (K, N)
-    n_chunks : int
-
-    Returns
-    -------
-    ndarray, shape (n_chunks, K, N / n_chunks), or None
-        None when there is one chunk, N does not split evenly, or splitting
-        the batch is as fast (see :func:`columns_pay`).
-    """
-    n_rows, n_cols = b.shape
-    if n_chunks == 1 or n_cols % n_chunks or not columns_pay(b):
-        return None
-    return np.ascontiguousarray(b.reshape(n_rows, n_chunks, n_cols // n_chunks).transpose(1, 0, 2))
 
 
 def matmul(a, b, n_chunks, out=None):

@@ -35,7 +35,7 @@ from numba import prange
 
 from . import cells
 from ._jit import jit_kernel, jit_parallel_kernel
-from ._linalg import _matmul_columns, column_blocks, matmul, matmul_tn
+from ._linalg import matmul, matmul_tn
 from .unroll import block_steps, layer_cache
 
 
@@ -151,55 +151,11 @@ def _backward_rows(
     d_a, d_r, dh0, dc0, sq_norms, clip, b0, b1,
 ):  # fmt: skip
     """The serial backward recursion of every segment for sequences b0:b1 (arguments of :func:`_backward_kernel`)."""
-    work = _work_buffers(h, c, d_a.shape[2], direct, d_r.shape[0] > 0)
-    dh_prev, delta = work[1], work[6] if d_r.shape[0] > 0 else work[5]
-    for s in range(segments.shape[0]):
-        start, stop, inject_from = segments[s, 0], segments[s, 1], segments[s, 2]
-        _segment_start(stop == h.shape[0] - 1, dc_end, work, b0, b1)
-        for t in range(stop - 1, start - 1, -1):
-            _step_head(kind, nonlinearity, t, t >= inject_from, dh_loss, h, c, cache, sq_norms, clip, work, b0, b1)
-            np.dot(delta[b0:b1], w_hh_t, dh_prev[b0:b1])  # dL/dh_{t-1} = dL/dr_t @ W_hh.T
-            _step_tail(t, lengths, d_a, d_r, work, b0, b1)
-        if start == 0:
-            _segment_end(dh0, dc0, sq_norms, work, b0, b1)
-
-
-@jit_kernel
-def _backward_columns(
-    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t_columns, lengths, h, c, cache,
-    d_a, d_r, dh0, dc0, sq_norms, clip, n_chunks,
-):  # fmt: skip
-    """:func:`_backward_kernel` with each step's GEMM split over W_hh.T's columns instead of the batch.
-
-    Every step is three parallel regions: the cell's backward step for each
-    thread's chunk of sequences; dL/dr_t @ W_hh.T, each thread computing its
-    block of columns (``w_hh_t_columns``, see :func:`rnn_numba._linalg.column_blocks`);
-    the rest of the step per chunk of sequences (see :func:`rnn_numba.unroll._unroll_columns`).
-    """
-    n_batch = h.shape[1]
-    work = _work_buffers(h, c, d_a.shape[2], direct, d_r.shape[0] > 0)
-    dh_prev, delta = work[1], work[6] if d_r.shape[0] > 0 else work[5]
-    dh_columns = np.empty((w_hh_t_columns.shape[0], n_batch, w_hh_t_columns.shape[2]), dtype=h.dtype)
-    for s in range(segments.shape[0]):
-        start, stop, inject_from = segments[s, 0], segments[s, 1], segments[s, 2]
-        _segment_start(stop == h.shape[0] - 1, dc_end, work, 0, n_batch)
-        for t in range(stop - 1, start - 1, -1):
-            _head_kernel(kind, nonlinearity, t, t >= inject_from, dh_loss, h, c, cache, sq_norms, clip, work, n_chunks)
-            _matmul_columns(delta, w_hh_t_columns, dh_columns, dh_prev)
-            _tail_kernel(t, lengths, d_a, d_r, work, n_chunks)
-        if start == 0:
-            _segment_end(dh0, dc0, sq_norms, work, 0, n_batch)
-
-
-@jit_kernel
-def _work_buffers(h, c, width, direct, separate):
-    """The recursion's buffers, shaped like the batch: dh, dh_prev, dh_direct, dc, dc_prev, da, dr.
-
-    dL/dh_t and dL/dh_{t-1} (B, H); the direct part of dL/dh_{t-1} (B, H or
-    0); dL/dc_t and dL/dc_{t-1} (B, H or 0); dL/da_t and dL/dr_t (B, G*H, dr
-    (B, 0) unless the cell has a separate recurrent delta).
-    """
-    n_batch, n_hidden = h.shape[1], h.shape[2]
+    n_steps, n_batch, n_hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
+    width = d_a.shape[2]
+    separate = d_r.shape[0] > 0
+    record = sq_norms.shape[0] > 0
+    # Work buffers indexed like the batch; only rows b0:b1 are touched.
     dh = np.zeros((n_batch, n_hidden), dtype=h.dtype)
     dh_prev = np.zeros((n_batch, n_hidden), dtype=h.dtype)
     dh_direct = np.zeros((n_batch, n_hidden if direct else 0), dtype=h.dtype)
@@ -207,106 +163,49 @@ def _work_buffers(h, c, width, direct, separate):
     dc_prev = np.zeros((n_batch, c.shape[2]), dtype=h.dtype)
     da = np.zeros((n_batch, width), dtype=h.dtype)
     dr = np.zeros((n_batch, width if separate else 0), dtype=h.dtype)
-    return dh, dh_prev, dh_direct, dc, dc_prev, da, dr
-
-
-@jit_kernel
-def _segment_start(ends_at_t, dc_end, work, b0, b1):
-    """A segment's message starts at zero, plus dL/dc_T from outside if it ends at step T; rows b0:b1."""
-    dh, dc = work[0], work[3]
-    zero = dh.dtype.type(0)
-    dh[b0:b1] = zero
-    dc[b0:b1] = zero
-    if ends_at_t:
-        _add_rows(dc, dc_end, b0, b1)
-
-
-@jit_kernel
-def _step_head(kind, nonlinearity, t, inject, dh_loss, h, c, cache, sq_norms, clip, work, b0, b1):
-    """Rows b0:b1 of step t up to the GEMM: the loss gradient joins dL/dh_{t+1}, the cell gives the deltas."""
-    dh, dh_prev, dh_direct, dc, dc_prev, da, dr = work
-    if inject:
-        _add_rows(dh, dh_loss[t], b0, b1)
-    if sq_norms.shape[0] > 0:
-        _add_sq_norms(dh, sq_norms[t + 1], b0, b1)
-    cells.backward_step(kind, nonlinearity, b0, b1, dh, dc, h[t], h[t + 1], c[t], cache[t], da, dr, dc_prev, dh_direct)
-    if clip > dh.dtype.type(0):
-        _clip_rows(da, clip, b0, b1)
-        _clip_rows(dr, clip, b0, b1)
-
-
-@jit_kernel
-def _step_tail(t, lengths, d_a, d_r, work, b0, b1):
-    """Rows b0:b1 of step t after dh_prev = dL/dr_t @ W_hh.T: the direct path, padded steps, the sums; shift."""
-    dh, dh_prev, dh_direct, dc, dc_prev, da, dr = work
-    zero = dh.dtype.type(0)
-    if dh_direct.shape[1] > 0:
-        _add_rows(dh_prev, dh_direct, b0, b1)
-    for b in range(b0, b1):
-        if t >= lengths[b]:  # padded step: h_{t+1} = h_t, the message passes unchanged
-            da[b] = zero
-            dr[b] = zero
-            dh_prev[b] = dh[b]
-            dc_prev[b] = dc[b]
-    _add_rows(d_a[t], da, b0, b1)
-    if dr.shape[1] > 0:
-        _add_rows(d_r[t], dr, b0, b1)
-    _copy_rows(dh, dh_prev, b0, b1)
-    _copy_rows(dc, dc_prev, b0, b1)
-
-
-@jit_kernel
-def _segment_end(dh0, dc0, sq_norms, work, b0, b1):
-    """A segment that reaches step 0 adds its message to dL/dh_0 and dL/dc_0; rows b0:b1."""
-    dh, dc = work[0], work[3]
-    _add_rows(dh0, dh, b0, b1)
-    _add_rows(dc0, dc, b0, b1)
-    if sq_norms.shape[0] > 0:
-        _add_sq_norms(dh, sq_norms[0], b0, b1)
-
-
-@jit_parallel_kernel
-def _head_kernel(kind, nonlinearity, t, inject, dh_loss, h, c, cache, sq_norms, clip, work, n_chunks):
-    """:func:`_step_head` for the whole batch, one chunk of sequences per thread."""
-    n_batch = h.shape[1]
-    for chunk in prange(n_chunks):
-        b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
-        _step_head(kind, nonlinearity, t, inject, dh_loss, h, c, cache, sq_norms, clip, work, b0, b1)
-
-
-@jit_parallel_kernel
-def _tail_kernel(t, lengths, d_a, d_r, work, n_chunks):
-    """:func:`_step_tail` for the whole batch, one chunk of sequences per thread."""
-    n_batch = lengths.shape[0]
-    for chunk in prange(n_chunks):
-        b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
-        _step_tail(t, lengths, d_a, d_r, work, b0, b1)
-
-
-def _backward_layer(
-    model, segments, dh_loss, dc_end, w_hh_t, lengths, h, c, cache, d_a, d_r, dh0, dc0, sq_norms, clip, n_chunks
-):
-    """The backward recursion of one layer (arguments of :func:`_backward_kernel`, ``w_hh_t`` a pair).
-
-    ``w_hh_t`` is (W_hh.T, its column blocks or None): the per-step GEMM
-    is split over the columns when there are blocks, over the batch otherwise.
-    """
-    w_hh_t, w_hh_t_columns = w_hh_t
-    args = (lengths, h, c, cache, d_a, d_r, dh0, dc0, sq_norms, clip, n_chunks)
-    head = (model.kind, model.nonlinearity_code, model.cell.HAS_DIRECT_PATH, segments, dh_loss, dc_end)
-    if w_hh_t_columns is None:
-        _backward_kernel(*head, w_hh_t, *args)
-    else:
-        _backward_columns(*head, w_hh_t_columns, *args)
-
-
-def _recurrent_weights_t(params, n_chunks):
-    """Per layer, W_hh.T and its column blocks for the per-step GEMM (or None, see :func:`column_blocks`)."""
-    pairs = []
-    for p in params:
-        w_hh_t = np.ascontiguousarray(p["W_hh"].T)
-        pairs.append((w_hh_t, column_blocks(w_hh_t, n_chunks)))
-    return pairs
+    zero = h.dtype.type(0)
+    for s in range(segments.shape[0]):
+        start, stop, inject_from = segments[s, 0], segments[s, 1], segments[s, 2]
+        dh[b0:b1] = zero
+        dc[b0:b1] = zero
+        if stop == n_steps:
+            _add_rows(dc, dc_end, b0, b1)
+        for t in range(stop - 1, start - 1, -1):
+            if t >= inject_from:
+                _add_rows(dh, dh_loss[t], b0, b1)
+            if record:
+                _add_sq_norms(dh, sq_norms[t + 1], b0, b1)
+            cells.backward_step(
+                kind, nonlinearity, b0, b1, dh, dc, h[t], h[t + 1], c[t], cache[t], da, dr, dc_prev, dh_direct
+            )
+            if clip > zero:
+                _clip_rows(da, clip, b0, b1)
+                if separate:
+                    _clip_rows(dr, clip, b0, b1)
+            # dL/dh_{t-1} = dL/dr_t @ W_hh.T (+ the cell's direct path)
+            if separate:
+                np.dot(dr[b0:b1], w_hh_t, dh_prev[b0:b1])
+            else:
+                np.dot(da[b0:b1], w_hh_t, dh_prev[b0:b1])
+            if direct:
+                _add_rows(dh_prev, dh_direct, b0, b1)
+            for b in range(b0, b1):
+                if t >= lengths[b]:  # padded step: h_{t+1} = h_t, the message passes unchanged
+                    da[b] = zero
+                    if separate:
+                        dr[b] = zero
+                    dh_prev[b] = dh[b]
+                    dc_prev[b] = dc[b]
+            _add_rows(d_a[t], da, b0, b1)
+            if separate:
+                _add_rows(d_r[t], dr, b0, b1)
+            _copy_rows(dh, dh_prev, b0, b1)
+            _copy_rows(dc, dc_prev, b0, b1)
+        if start == 0:
+            _add_rows(dh0, dh, b0, b1)
+            _add_rows(dc0, dc, b0, b1)
+            if record:
+                _add_sq_norms(dh, sq_norms[0], b0, b1)
 
 
 def _segments_overlap(segments):
@@ -395,7 +294,7 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
     width = cell.N_GATES * n_hidden
     c_width = n_hidden if cell.HAS_CELL_STATE else 0
     params = model.layer_views(theta)
-    w_hh_t = _recurrent_weights_t(params, n_chunks)
+    w_hh_t = [np.ascontiguousarray(p["W_hh"].T) for p in params]
     w_xh_t = [None] + [np.ascontiguousarray(p["W_xh"].T) for p in params[1:]]  # to pass deltas down
     # dL/dh and dL/dc at the end of the block being processed, per layer.
     dh = np.zeros((n_layers, n_batch, n_hidden), dtype=dtype) if dh_final is None else dh_final.copy()
@@ -422,9 +321,9 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
             c = layer.c[t0 : t1 + 1] if layer.c is not None else np.zeros((n + 1, n_batch, 0), dtype=dtype)
             dh[k] = 0
             dc_end, dc[k] = dc[k].copy(), 0
-            _backward_layer(
-                model, segment, below, dc_end, w_hh_t[k], lengths, layer.h[t0 : t1 + 1], c, cache,
-                d_a, d_r, dh[k], dc[k], sq, clip, n_chunks,
+            _backward_kernel(
+                model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, segment, below, dc_end, w_hh_t[k],
+                lengths, layer.h[t0 : t1 + 1], c, cache, d_a, d_r, dh[k], dc[k], sq, clip, n_chunks,
             )  # fmt: skip
             if record_norms:
                 sq_norms[k, t0 + 1 : t1 + 1] = sq[1:]
@@ -461,7 +360,7 @@ def _backprop_segments(model, theta, x, traj, inject, segments, n_chunks, dh_fin
     n_hidden, n_layers = model.n_hidden, model.num_layers
     width = cell.N_GATES * n_hidden
     params = model.layer_views(theta)
-    w_hh_t = _recurrent_weights_t(params, n_chunks)
+    w_hh_t = [np.ascontiguousarray(p["W_hh"].T) for p in params]
     inputs = [x] + [layer.h[1:] for layer in traj.layers[:-1]]
     caches = [layer_cache(model, p, inputs[k], traj.layers[k], 0, n_steps, n_chunks) for k, p in enumerate(params)]
     dh_top = inject(0, n_steps)
@@ -507,9 +406,10 @@ def _backprop_segments(model, theta, x, traj, inject, segments, n_chunks, dh_fin
             seg_dh0 = np.zeros((n_batch, n_hidden), dtype=dtype)
             seg_dc0 = np.zeros((n_batch, c_width), dtype=dtype)
             dc_end = dc_final[k] if dc_final is not None and hi == n_steps else no_dc
-            _backward_layer(
-                model, local, inject_lo, dc_end, w_hh_t[k], seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1],
-                caches[k][lo:hi], seg_d_a, seg_d_r, seg_dh0, seg_dc0, no_norms, clip, n_chunks,
+            _backward_kernel(
+                model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, local, inject_lo, dc_end, w_hh_t[k],
+                seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1], caches[k][lo:hi],
+                seg_d_a, seg_d_r, seg_dh0, seg_dc0, no_norms, clip, n_chunks,
             )  # fmt: skip
             if own:
                 d_a[k, lo:hi] += seg_d_a

@@ -3,10 +3,7 @@
 Per layer and per block of time steps (:func:`block_steps`), the input
 projection ``a = x @ W_xh + b_h`` is one GEMM over the block's rows; the
 serial recurrence runs in :func:`_unroll_kernel` over buffers allocated
-before it, with no allocation inside the time loop, each thread running its
-own chunk of the batch; for large float32 weights each step's GEMM is
-split over W_hh's columns instead (:func:`_unroll_columns`, see
-:func:`rnn_numba._linalg.columns_pay`). Working in blocks keeps
+before it, with no allocation inside the time loop. Working in blocks keeps
 the projections and the gate activations (the cache) at O(block) memory
 unless the cache is kept for the backward pass; :func:`layer_cache`
 recomputes a block's cache from the stored states instead, with two GEMMs
@@ -23,7 +20,7 @@ from numba import prange
 
 from . import cells
 from ._jit import batch_chunks, jit_kernel, jit_parallel_kernel
-from ._linalg import _matmul_columns, column_blocks, matmul
+from ._linalg import matmul
 
 
 @dataclass
@@ -127,43 +124,11 @@ def _unroll_rows(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec, 
     """The serial recursion for sequences b0:b1 (arguments of :func:`_unroll_kernel`)."""
     for t in range(a.shape[0]):
         np.dot(h[t][b0:b1], w_hh, rec[b0:b1])
-        _step_rows(kind, nonlinearity, t, a, rec, b_rec, lengths, h, c, cache, b0, b1)
-
-
-@jit_kernel
-def _step_rows(kind, nonlinearity, t, a, rec, b_rec, lengths, h, c, cache, b0, b1):
-    """Step t of the cell for sequences b0:b1, given ``rec`` = h_t @ W_hh; a padded step copies the state."""
-    cells.forward_step(kind, nonlinearity, b0, b1, a[t], rec, b_rec, h[t], c[t], h[t + 1], c[t + 1], cache[t])
-    for b in range(b0, b1):
-        if t >= lengths[b]:
-            h[t + 1, b] = h[t, b]
-            c[t + 1, b] = c[t, b]
-
-
-@jit_parallel_kernel
-def _step_kernel(kind, nonlinearity, t, a, rec, b_rec, lengths, h, c, cache, n_chunks):
-    """:func:`_step_rows` for the whole batch, one chunk of sequences per thread."""
-    n_batch = a.shape[1]
-    for chunk in prange(n_chunks):
-        b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
-        _step_rows(kind, nonlinearity, t, a, rec, b_rec, lengths, h, c, cache, b0, b1)
-
-
-@jit_kernel
-def _unroll_columns(kind, nonlinearity, a, w_hh_columns, b_rec, lengths, h, c, cache, rec, n_chunks):
-    """:func:`_unroll_kernel` with each step's GEMM split over W_hh's columns instead of the batch.
-
-    Every step is two parallel regions: h_t @ W_hh, each thread computing
-    its block of columns (``w_hh_columns``, see :func:`rnn_numba._linalg.column_blocks`),
-    then the cell for each thread's chunk of sequences. With few sequences
-    per thread this GEMM is faster than one per chunk of the batch, each of
-    which packs all of W_hh (measured for the speed issue, float32, B = 32:
-    69 against 93 us per step at H = 128 for an LSTM, 1.0 against 1.4 ms at H = 512).
-    """
-    rec_columns = np.empty((w_hh_columns.shape[0], a.shape[1], w_hh_columns.shape[2]), dtype=a.dtype)
-    for t in range(a.shape[0]):
-        _matmul_columns(h[t], w_hh_columns, rec_columns, rec)
-        _step_kernel(kind, nonlinearity, t, a, rec, b_rec, lengths, h, c, cache, n_chunks)
+        cells.forward_step(kind, nonlinearity, b0, b1, a[t], rec, b_rec, h[t], c[t], h[t + 1], c[t + 1], cache[t])
+        for b in range(b0, b1):
+            if t >= lengths[b]:
+                h[t + 1, b] = h[t, b]
+                c[t + 1, b] = c[t, b]
 
 
 @jit_parallel_kernel
@@ -245,16 +210,14 @@ def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, keep_cache=True):
     cache = np.empty((n_steps if keep_cache else block, n_batch, cache_width), dtype=dtype)
     rec = np.empty((n_batch, cell.N_GATES * n_hidden), dtype=dtype)
     b_rec = _recurrent_bias(model, p)
-    w_hh_columns = column_blocks(p["W_hh"], n_chunks)
     for t0 in range(0, n_steps, block):
         t1 = min(t0 + block, n_steps)
         a = _input_projection(p, x[t0:t1], n_chunks)
         block_cache = cache[t0:t1] if keep_cache else cache[: t1 - t0]
-        args = (lengths - t0 if t0 else lengths, h[t0 : t1 + 1], c[t0 : t1 + 1], block_cache, rec, n_chunks)
-        if w_hh_columns is None:
-            _unroll_kernel(model.kind, model.nonlinearity_code, a, p["W_hh"], b_rec, *args)
-        else:
-            _unroll_columns(model.kind, model.nonlinearity_code, a, w_hh_columns, b_rec, *args)
+        _unroll_kernel(
+            model.kind, model.nonlinearity_code, a, p["W_hh"], b_rec, lengths - t0 if t0 else lengths,
+            h[t0 : t1 + 1], c[t0 : t1 + 1], block_cache, rec, n_chunks,
+        )  # fmt: skip
     return LayerTrajectory(h=h, c=c if cell.HAS_CELL_STATE else None, cache=cache if keep_cache else None)
 
 

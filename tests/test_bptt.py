@@ -1,6 +1,5 @@
 """Full BPTT and both truncations: finite differences, references, identities."""
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -370,32 +369,3 @@ def test_truncations_skip_segments_without_loss_exactly(cell):
         np.testing.assert_allclose(result.grad, expected, rtol=1e-10, atol=1e-13)
     nothing = net.backward(x, y, weights=np.zeros((12, 2)), tbptt=(3, 6))
     assert nothing.loss == 0 and not np.any(nothing.grad)
-
-
-@given(problems(max_batch=4), st.sampled_from([{}, {"horizon": 2}, {"tbptt": (1, 3)}, {"recompute": True}]))
-def test_per_step_gemms_split_over_columns_give_the_batch_splits_result(problem, schedule):
-    # The same products, each step's GEMM cut the other way: equal up to the GEMMs' round-off.
-    if numba.get_num_threads() < 2:
-        pytest.skip("the batch is split only with two Numba threads")
-    assume(problem.x.shape[1] >= 2)
-    net, kwargs = problem.model, dict(grad_norms=not schedule, clip_message=0.5, **schedule, **problem.options)
-    results, calls = {}, []
-    with pytest.MonkeyPatch.context() as mp:
-        for kernel in ("_unroll_columns", "_backward_columns"):
-            module = rn.unroll if kernel == "_unroll_columns" else rn.bptt
-            original = getattr(module, kernel)
-            mp.setattr(module, kernel, lambda *args, _f=original, _k=kernel: calls.append(_k) or _f(*args))
-        mp.setattr(rn.fused, "applies", lambda *args: False)
-        for columns in (False, True):
-            mp.setattr(rn._linalg, "columns_pay", lambda b, _c=columns: _c)
-            results[columns] = net.backward(problem.x, problem.target, **kwargs)
-    H = net.n_hidden
-    assert ("_unroll_columns" in calls) == (net.cell.N_GATES * H % 2 == 0)
-    assert ("_backward_columns" in calls) == (H % 2 == 0)
-    rtol = 1e-12 if net.dtype == np.float64 else 1e-5
-    for name in ("grad", "dh0", "dc0", "dh_norms", "h", "y", "h_final", "c_final"):
-        a, b = getattr(results[True], name), getattr(results[False], name)
-        if b is None:
-            assert a is None, name
-        else:
-            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol, err_msg=name)

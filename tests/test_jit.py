@@ -4,8 +4,6 @@ import re
 import shutil
 from pathlib import Path
 
-import numba
-
 from rnn_numba import _jit
 
 PACKAGE = Path(_jit.__file__).resolve().parent
@@ -48,6 +46,3 @@ def test_warmup_compiles_the_kernels_for_both_dtypes():
     for kernel, position in ((unroll._unroll_kernel, 2), (bptt._backward_kernel, 4)):
         dtypes = {str(sig[position].dtype) for sig in kernel.signatures}
         assert {str(np.dtype(np.float32)), str(np.dtype(np.float64))} <= dtypes, kernel
-    if numba.get_num_threads() > 1:  # the column-split recursions, taken for large float32 weights
-        for kernel, position in ((unroll._unroll_columns, 2), (bptt._backward_columns, 4)):
-            assert str(np.dtype(np.float32)) in {str(sig[position].dtype) for sig in kernel.signatures}, kernel

@@ -1,12 +1,11 @@
-"""The split GEMMs against NumPy's, for every path (one chunk, several, an outer product, column blocks)."""
+"""The row-split GEMMs against NumPy's, for every path (one chunk, several, an outer product)."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn_numba import _linalg
-from rnn_numba._linalg import _matmul_columns, column_blocks, matmul, matmul_tn
+from rnn_numba._linalg import matmul, matmul_tn
 
 
 @settings(deadline=None, max_examples=30)
@@ -35,38 +34,3 @@ def test_outer_product_is_exact_and_writes_into_out(n_chunks):
     out = np.full((50, 9), np.nan)
     assert matmul(a, b, n_chunks, out=out) is out
     np.testing.assert_array_equal(out, a * b)  # one product per element: nothing to round differently
-
-
-@settings(deadline=None, max_examples=30)
-@given(
-    m=st.integers(1, 9), k=st.integers(1, 6), width=st.integers(1, 4), n_chunks=st.integers(2, 3),
-    dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16),
-)  # fmt: skip
-def test_column_blocks_give_the_product(m, k, width, n_chunks, dtype, seed):
-    rng = np.random.default_rng(seed)
-    a = rng.normal(size=(m, k)).astype(dtype)
-    b = rng.normal(size=(k, width * n_chunks)).astype(dtype)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_linalg, "columns_pay", lambda b: True)
-        blocks = column_blocks(b, n_chunks)
-    assert blocks.shape == (n_chunks, k, width) and blocks.flags.c_contiguous
-    np.testing.assert_array_equal(np.concatenate(list(blocks), axis=1), b)
-    out = np.full((m, b.shape[1]), np.nan, dtype=dtype)
-    _matmul_columns(a, blocks, np.empty((n_chunks, m, width), dtype=dtype), out)
-    rtol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=rtol, atol=rtol)
-
-
-def test_column_blocks_only_when_the_columns_split_evenly_over_several_threads(monkeypatch):
-    monkeypatch.setattr(_linalg, "columns_pay", lambda b: True)
-    b = np.ones((3, 6))
-    assert column_blocks(b, 1) is None
-    assert column_blocks(b, 4) is None
-    assert column_blocks(b, 3).shape == (3, 3, 2)
-
-
-def test_column_split_is_chosen_for_large_float32_weights_only():
-    lstm_w_hh = np.ones((128, 512))
-    assert _linalg.column_blocks(lstm_w_hh.astype(np.float32), 2) is not None
-    assert _linalg.column_blocks(lstm_w_hh, 2) is None  # float64
-    assert _linalg.column_blocks(np.ones((128, 128), dtype=np.float32), 2) is None  # an Elman cell's W_hh
