@@ -4,8 +4,8 @@ The same work in all three: a one-layer cell (Elman tanh, LSTM or GRU) over
 time-major inputs (T, B, n_in), a linear readout to one output, the mean
 squared error over all T*B steps, and the gradient of every parameter; the
 same weights and data. For each point the script reports the median time
-over repeats (the peers timed in turns within each repeat, so that they
-share the machine's state), the ratio to the faster peer, the fraction of
+over repeats (the peers timed in turns within each repeat, in a rotating
+order, so that they share the machine's state), the ratio to the faster peer, the fraction of
 the machine's GEMM rate (measured here with NumPy), and checks that the
 three gradients agree. PyTorch and JAX are optional: a missing peer is reported as such.
 
@@ -52,14 +52,19 @@ def median_times(fns, repeats, min_time=0.1):
 
     Each function is called once first (compilation, caches); then every
     repeat times each function once, in turn, so that all of them see the
-    same state of a noisy machine and their ratios stay fair.
+    same state of a noisy machine and their ratios stay fair. The order
+    rotates from one repeat to the next, so that no function always follows
+    the same one: a library's worker threads keep spinning for a while after
+    it returns (measured here: rnn_numba's float32 LSTM gradient at T = 1000,
+    B = 32 took 10% longer right after a JAX call than after its own).
     """
     for fn in fns.values():
         fn()
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            times[name].append(one_repeat(fn, min_time))
+    names = list(fns)
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            times[name].append(one_repeat(fns[name], min_time))
     return {name: float(np.median(t)) for name, t in times.items()}
 
 

@@ -5,11 +5,12 @@ import numpy as np
 from benchmarks import peers
 
 
-def test_median_times_takes_the_functions_in_turns():
+def test_median_times_takes_the_functions_in_turns_in_a_rotating_order():
     calls = []
     fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
-    times = peers.median_times(fns, repeats=3, min_time=0)
-    assert calls == ["a", "b", "c"] * 4  # one warm-up call each, then one call each per repeat, in turns
+    times = peers.median_times(fns, repeats=4, min_time=0)
+    # One warm-up call each, then one call each per repeat, the order rotated every repeat.
+    assert calls == ["a", "b", "c"] + ["a", "b", "c"] + ["b", "c", "a"] + ["c", "a", "b"] + ["a", "b", "c"]
     assert set(times) == {"a", "b", "c"} and all(t >= 0 for t in times.values())
 
 
