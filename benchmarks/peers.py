@@ -5,9 +5,10 @@ time-major inputs (T, B, n_in), a linear readout to one output, the mean
 squared error over all T*B steps, and the gradient of every parameter; the
 same weights and data. For each point the script reports the median time
 over repeats (the peers timed in turns within each repeat, in a rotating
-order, so that they share the machine's state), the ratio to the faster peer, the fraction of
-the machine's GEMM rate (measured here with NumPy), and checks that the
-three gradients agree. PyTorch and JAX are optional: a missing peer is reported as such.
+order, so that they share the machine's state), the ratio to the faster
+peer, the fraction of the machine's GEMM rate (measured here with NumPy),
+and checks that the three gradients agree. PyTorch and JAX are optional: a
+missing peer is reported as such.
 
 Usage::
 

@@ -13,8 +13,8 @@ two (Cody & Waite 1980) so that k ln2_hi is exact; exp(r), |r| <= 0.35, is
 its Taylor polynomial to degree 13 in float64 and 7 in float32 (truncation
 below 1e-17 and 2e-8 relative); 2^k is built from its exponent bits
 (:func:`_pow2`), as two normal powers whose product rounds once where the
-result is subnormal. A table lookup here
-instead kept LLVM from vectorising the loops.
+result is subnormal. A table lookup here instead kept LLVM from vectorising
+the loops.
 
 tanh(x) = sign(x) m / (m + 2) with m = expm1(2|x|) = p(r) 2^k + (2^k - 1),
 p(r) = exp(r) - 1 the polynomial: below ln(2)/2, k = 0 and m = p(u) with
