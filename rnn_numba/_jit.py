@@ -11,6 +11,9 @@ module passes options to Numba. Policy:
   of raising inside a kernel (inputs are validated before any kernel runs).
 - ``fastmath``: only ``contract`` (fused multiply-add). The ``nnan``/``ninf``
   flags are never set: a gradient check must be able to see a NaN.
+- ``inline="always"`` only for what the time loops call at every step: the
+  cells' step functions, their dispatch and the row helpers of the backward
+  recursion (:func:`jit_step_kernel`).
 """
 
 import contextlib
@@ -27,6 +30,21 @@ PACKAGE = Path(__file__).resolve().parent
 def jit_kernel(func):
     """Compile ``func`` as an rnn_numba kernel with the package's Numba policy."""
     return numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH))(func)
+
+
+def jit_step_kernel(func):
+    """Like :func:`jit_kernel`, inlined by Numba into every kernel that calls it.
+
+    For the small functions called at every time step with many array
+    views: as calls, with the views passed and reference-counted at each
+    step, they cost more than the step's arithmetic when the batch is one
+    sequence. Measured here in one process, inlined against called: the
+    float32 Elman recursions at T = 100, B = 1, H = 32 took 25 against 37 us
+    forward and 26 against 33 us backward, a whole gradient at B = 1 1.02x-1.16x
+    less time (all cells, both dtypes), at B = 32 the same; compiling every
+    kernel took 122 s instead of 99.
+    """
+    return numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH), inline="always")(func)
 
 
 def jit_parallel_kernel(func):

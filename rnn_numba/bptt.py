@@ -34,7 +34,7 @@ import numpy as np
 from numba import prange
 
 from . import cells
-from ._jit import jit_kernel, jit_parallel_kernel
+from ._jit import jit_kernel, jit_parallel_kernel, jit_step_kernel
 from ._linalg import matmul, matmul_tn
 from .unroll import block_steps, layer_cache
 
@@ -63,7 +63,7 @@ def tbptt_schedule(n_steps, k1, k2):
     return np.stack([np.maximum(0, inject_from - (k2 - k1)), ends, inject_from], axis=1)
 
 
-@jit_kernel
+@jit_step_kernel
 def _add_sq_norms(dh, out, b0, b1):
     """out[b] += ||dh[b]||^2 for rows b0:b1 of dh (B, H), without a temporary."""
     for b in range(b0, b1):
@@ -71,7 +71,7 @@ def _add_sq_norms(dh, out, b0, b1):
             out[b] += dh[b, j] * dh[b, j]
 
 
-@jit_kernel
+@jit_step_kernel
 def _add_rows(dst, src, b0, b1):
     """dst[b0:b1] += src[b0:b1] for 2-D arrays, in place."""
     for b in range(b0, b1):
@@ -79,7 +79,7 @@ def _add_rows(dst, src, b0, b1):
             dst[b, j] += src[b, j]
 
 
-@jit_kernel
+@jit_step_kernel
 def _copy_rows(dst, src, b0, b1):
     """dst[b0:b1] = src[b0:b1] for 2-D arrays."""
     for b in range(b0, b1):
@@ -87,7 +87,7 @@ def _copy_rows(dst, src, b0, b1):
             dst[b, j] = src[b, j]
 
 
-@jit_kernel
+@jit_step_kernel
 def _clip_rows(a, clip, b0, b1):
     """Clip rows b0:b1 of a 2-D array to [-clip, clip] in place (NaN stays NaN)."""
     for b in range(b0, b1):

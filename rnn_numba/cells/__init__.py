@@ -14,7 +14,7 @@ argument or through a closure (the cache key holds the function's identity),
 so the dispatch is an integer branch, which compiles once and caches.
 """
 
-from .._jit import jit_kernel
+from .._jit import jit_step_kernel
 from . import elman, gru, lstm
 
 #: Cell modules by integer kind; the kind is what the kernels see.
@@ -23,7 +23,7 @@ KINDS = {cell.NAME: kind for kind, cell in enumerate(CELLS)}
 ELMAN, LSTM, GRU = KINDS["elman"], KINDS["lstm"], KINDS["gru"]
 
 
-@jit_kernel
+@jit_step_kernel
 def forward_step(kind, nonlinearity, b0, b1, a_t, r_t, b_rec, h_prev, c_prev, h_next, c_next, cache_t):
     """One step of cell ``kind`` for rows ``b0:b1``: (h_prev, c_prev) -> (h_next, c_next), shapes (B, H).
 
@@ -40,7 +40,7 @@ def forward_step(kind, nonlinearity, b0, b1, a_t, r_t, b_rec, h_prev, c_prev, h_
         gru.forward_step(b0, b1, a_t, r_t, b_rec, h_prev, h_next, cache_t)
 
 
-@jit_kernel
+@jit_step_kernel
 def backward_step(kind, nonlinearity, b0, b1, dh, dc, h_prev, h_t, c_prev, cache_t, da, dr, dc_prev, dh_direct):
     """Backward through one step of cell ``kind``, for rows ``b0:b1``.
 

@@ -10,7 +10,7 @@ Elman, J. L. (1990). Finding structure in time. Cognitive Science 14(2),
 179-211. doi:10.1207/s15516709cog1402_1
 """
 
-from .._jit import jit_kernel
+from .._jit import jit_step_kernel
 from .._vmath import sigmoid, tanh
 
 NAME = "elman"
@@ -41,7 +41,7 @@ def initialise(views, n_hidden, forget_bias):
     """No cell-specific initialisation."""
 
 
-@jit_kernel
+@jit_step_kernel
 def forward_step(nonlinearity, b0, b1, a_t, r_t, h_next):
     """Write h_next = f(a_t + r_t), all of shape (B, H)."""
     zero = h_next.dtype.type(0)
@@ -62,7 +62,7 @@ def forward_step(nonlinearity, b0, b1, a_t, r_t, h_next):
                 h_next[b, j] = a_t[b, j] + r_t[b, j]
 
 
-@jit_kernel
+@jit_step_kernel
 def backward_step(nonlinearity, b0, b1, dh, h_t, da):
     """Write da = dh * f'(a_t + r_t), with f' written through h_t = f(.), shape (B, H).
 

@@ -15,7 +15,7 @@ weights map one to one. Gate order r, z, n::
 which therefore cannot be merged.
 """
 
-from .._jit import jit_kernel
+from .._jit import jit_step_kernel
 from .._vmath import sigmoid, tanh
 
 NAME = "gru"
@@ -42,7 +42,7 @@ def initialise(views, n_hidden, forget_bias):
     """No cell-specific initialisation."""
 
 
-@jit_kernel
+@jit_step_kernel
 def forward_step(b0, b1, a, q, b_hn, h_prev, h_next, cache):
     """One GRU step for rows b0:b1; ``cache`` (B, 4H) receives [r | z | n | q_n + b_hn].
 
@@ -64,7 +64,7 @@ def forward_step(b0, b1, a, q, b_hn, h_prev, h_next, cache):
             h_next[b, j] = n + cache[b, n_hidden + j] * (h_prev[b, j] - n)
 
 
-@jit_kernel
+@jit_step_kernel
 def backward_step(b0, b1, dh, h_prev, cache, da, dq, dh_direct):
     """Backward through one GRU step, for rows b0:b1.
 

@@ -14,7 +14,7 @@ i, f, g, o as in PyTorch, all four gates from one GEMM per step::
 1.0 by default (Jozefowicz, Zaremba & Sutskever 2015, ICML).
 """
 
-from .._jit import jit_kernel
+from .._jit import jit_step_kernel
 from .._vmath import sigmoid, tanh
 
 NAME = "lstm"
@@ -40,7 +40,7 @@ def initialise(views, n_hidden, forget_bias):
         views["b_h"][n_hidden : 2 * n_hidden] = forget_bias
 
 
-@jit_kernel
+@jit_step_kernel
 def forward_step(b0, b1, z_in, z_rec, c_prev, h_next, c_next, cache):
     """One LSTM step for rows b0:b1; ``cache`` (B, 5H) receives [i | f | g | o | tanh(c_t)].
 
@@ -69,7 +69,7 @@ def forward_step(b0, b1, z_in, z_rec, c_prev, h_next, c_next, cache):
             h_b[j] = o[j] * tanh_c[j]
 
 
-@jit_kernel
+@jit_step_kernel
 def backward_step(b0, b1, dh, dc, c_prev, cache, dz, dc_prev):
     """Backward through one LSTM step, for rows b0:b1.
 
