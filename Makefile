@@ -37,7 +37,7 @@ bench-check: $(VENV)/.installed-bench
 
 # rnn_numba beside PyTorch and JAX (the README's table and the paper's speed figure).
 peers: $(VENV)/.installed-peers,paper
-	$(BIN)/python benchmarks/peers.py --repeats 5 --out benchmarks/results/peers_grid.json
+	$(BIN)/python benchmarks/peers.py --repeats 9 --out benchmarks/results/peers_grid.json
 	$(BIN)/python benchmarks/peers.py --sweep --dtypes float32 --cells elman lstm --repeats 3 \
 		--out benchmarks/results/peers_sweep.json
 	$(BIN)/python paper/make_figures.py speed
