@@ -18,6 +18,7 @@ import numpy as np
 
 from . import losses
 from ._jit import batch_chunks, jit_kernel
+from ._linalg import transposed_steps
 from .bptt import _backward_rows
 from .unroll import LayerTrajectory, Trajectory, _unroll_rows, block_steps
 
@@ -69,6 +70,7 @@ def gradient(model, theta, x, h0, c0, lengths, loss, target, weights, reduction,
         target.reshape(-1, model.n_out) if is_mse else np.zeros((0, model.n_out), dtype=dtype),
         np.zeros(0, dtype=np.int64) if is_mse else target.ravel(),
         weights.ravel(), reduction == "mean", theta, _block_table(model), dtype(clip), record_norms,
+        transposed_steps(dtype, n_batch, cell.N_GATES * model.n_hidden**2),
     )  # fmt: skip
     trajectory = Trajectory(layers=[LayerTrajectory(h=h, c=c if has_c else None, cache=cache)], y=y, lengths=lengths)
     norms = np.sqrt(sq)[None] if record_norms else None
@@ -110,7 +112,7 @@ def _vector(theta, table, row):
 @jit_kernel
 def _gradient_kernel(
     kind, nonlinearity, direct, separate, cache_width, rec_gate, n_out, loss_code,
-    x, h0, c0, lengths, target, classes, weights, mean, theta, table, clip, record_norms,
+    x, h0, c0, lengths, target, classes, weights, mean, theta, table, clip, record_norms, transpose_steps,
 ):  # fmt: skip
     """Forward, loss and full BPTT of one layer on one thread.
 
@@ -119,7 +121,9 @@ def _gradient_kernel(
     and recurrent-bias gate; ``h0``, ``c0`` (B, H or 0); ``target`` (M,
     n_out) floats for MSE, ``classes`` (M,) ints for cross-entropy (M = T*B
     rows; the other is empty); ``weights`` (M,) the loss weights, ``mean``
-    the reduction; ``table`` from :func:`_block_table`.
+    the reduction; ``table`` from :func:`_block_table`; ``transpose_steps``
+    whether the recursions run their per-step products transposed (see
+    :func:`rnn_numba._linalg.step_weight_transpose`).
 
     Returns the loss, the gradient (n_params,), h and c (T + 1, B, H or 0),
     the cache, y (T, B, n_out), dh0 and dc0 (B, H or 0), and the squared
@@ -144,7 +148,10 @@ def _gradient_kernel(
     cache = np.empty((n_steps, n_batch, cache_width * n_hidden), dtype=dtype)
     rec = np.empty((n_batch, width), dtype=dtype)
     a = a.reshape(n_steps, n_batch, width)
-    _unroll_rows(kind, nonlinearity, a, w_hh, b_rec, lengths, h, c, cache, rec, first_row, n_batch)
+    w_hh_t = np.ascontiguousarray(w_hh.T)
+    no_weight = np.empty((0, 0), dtype=dtype)
+    w_hh_t_step, w_hh_step = (w_hh_t, w_hh) if transpose_steps else (no_weight, no_weight)
+    _unroll_rows(kind, nonlinearity, a, w_hh, w_hh_t_step, b_rec, lengths, h, c, cache, rec, first_row, n_batch)
     states, h_prev = h[1:].reshape(n_rows, n_hidden), h[:-1].reshape(n_rows, n_hidden)
     y = np.dot(states, w_hy)
     y += b_y
@@ -165,7 +172,7 @@ def _gradient_kernel(
     sq = np.zeros((n_steps + 1 if record_norms else 0, n_batch), dtype=dtype)
     segment = np.array([[0, n_steps, 0]], dtype=np.int64)
     _backward_rows(
-        kind, nonlinearity, direct, segment, dh_loss, np.zeros_like(c0), np.ascontiguousarray(w_hh.T), lengths,
+        kind, nonlinearity, direct, segment, dh_loss, np.zeros_like(c0), w_hh_t, w_hh_step, lengths,
         h, c, cache, d_a, d_r, dh0, dc0, sq, clip, first_row, n_batch,
     )  # fmt: skip
     d_a2 = d_a.reshape(n_rows, width)

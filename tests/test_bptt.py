@@ -1,5 +1,6 @@
 """Full BPTT and both truncations: finite differences, references, identities."""
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -369,3 +370,38 @@ def test_truncations_skip_segments_without_loss_exactly(cell):
         np.testing.assert_allclose(result.grad, expected, rtol=1e-10, atol=1e-13)
     nothing = net.backward(x, y, weights=np.zeros((12, 2)), tbptt=(3, 6))
     assert nothing.loss == 0 and not np.any(nothing.grad)
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("schedule", [{}, {"tbptt": (3, 5)}])
+def test_transposed_step_products_give_the_plain_products_gradient(cell, n_threads, schedule):
+    # float32 with 2+ rows per thread and W_hh of 64 x 64 elements or more runs every step's
+    # product transposed (rnn_numba._linalg.transposed_steps); it must be the same gradient.
+    n_hidden = {"elman": 64, "lstm": 32, "gru": 40}[cell]
+    net64 = rn.RNN(cell, 3, n_hidden, 2, num_layers=1 if n_threads == 1 else 2, seed=4, recurrent_init="orthogonal")
+    net = net64.astype(np.float32)
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(9, 4, 3)), rng.normal(size=(9, 4, 2))
+    kwargs = dict(lengths=[9, 7, 9, 4], **schedule)
+    saved = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            decided = []
+            original = rn._linalg.transposed_steps
+            spy = lambda *args: decided.append(original(*args)) or decided[-1]  # noqa: E731
+            mp.setattr(rn._linalg, "transposed_steps", spy)
+            mp.setattr(rn.fused, "transposed_steps", spy)
+            transposed = net.backward(x.astype(np.float32), y.astype(np.float32), **kwargs)
+            assert decided and all(decided)
+            mp.setattr(rn._linalg, "transposed_steps", lambda *args: False)
+            mp.setattr(rn.fused, "transposed_steps", lambda *args: False)
+            plain = net.backward(x.astype(np.float32), y.astype(np.float32), **kwargs)
+    finally:
+        numba.set_num_threads(saved)
+    reference = net64.backward(x, y, **kwargs)
+    scale = np.max(np.abs(reference.grad))
+    np.testing.assert_allclose(transposed.grad, plain.grad, rtol=0, atol=1e-5 * scale)
+    np.testing.assert_allclose(transposed.grad, reference.grad, rtol=0, atol=1e-4 * scale)
+    np.testing.assert_allclose(transposed.dh0, plain.dh0, rtol=0, atol=1e-5 * max(np.max(np.abs(plain.dh0)), 1e-3))

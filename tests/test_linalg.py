@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn_numba._linalg import matmul, matmul_tn
+from rnn_numba._linalg import matmul, matmul_tn, rows_matmul, step_buffers, step_weight_transpose, transposed_steps
 
 
 @settings(deadline=None, max_examples=30)
@@ -34,3 +34,35 @@ def test_outer_product_is_exact_and_writes_into_out(n_chunks):
     out = np.full((50, 9), np.nan)
     assert matmul(a, b, n_chunks, out=out) is out
     np.testing.assert_array_equal(out, a * b)  # one product per element: nothing to round differently
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    n_batch=st.integers(1, 9), k=st.integers(1, 12), n=st.integers(1, 12), transposed=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16), data=st.data(),
+)  # fmt: skip
+def test_rows_matmul_writes_the_product_of_its_rows_only(n_batch, k, n, transposed, dtype, seed, data):
+    b0 = data.draw(st.integers(0, n_batch - 1))
+    b1 = data.draw(st.integers(b0 + 1, n_batch))
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n_batch, k)).astype(dtype)
+    w = rng.normal(size=(k, n)).astype(dtype)
+    w_t = np.ascontiguousarray(w.T) if transposed else np.empty((0, 0), dtype=dtype)
+    x_t, out_t = step_buffers(w_t, b1 - b0)
+    assert (x_t.shape, out_t.shape) == (((k, b1 - b0), (n, b1 - b0)) if transposed else ((0, 0), (0, 0)))
+    out = np.full((n_batch, n), np.nan, dtype=dtype)
+    rows_matmul(x, w, w_t, out, x_t, out_t, b0, b1)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out[b0:b1], x[b0:b1].astype(np.float64) @ w, rtol=rtol, atol=rtol * k)
+    assert np.isnan(out[:b0]).all() and np.isnan(out[b1:]).all()
+
+
+def test_steps_run_transposed_only_where_it_was_measured_faster():
+    assert transposed_steps(np.float32, 16, 128 * 512)
+    assert transposed_steps(np.float32, 2, 64 * 64)
+    assert not transposed_steps(np.float64, 16, 128 * 512)  # float64: no faster (module docstring)
+    assert not transposed_steps(np.float32, 1, 128 * 512)  # one row per thread
+    assert not transposed_steps(np.float32, 16, 32 * 32)  # a small weight
+    w = np.ones((64, 256), dtype=np.float32)
+    np.testing.assert_array_equal(step_weight_transpose(w, 4), w.T)
+    assert step_weight_transpose(w.astype(np.float64), 4).shape == (0, 0)
