@@ -8,7 +8,7 @@ one chunk they are plain NumPy calls.
 Each step of a recursion multiplies a thread's rows of the state (or of the
 deltas) by a weight matrix: x[b0:b1] @ w, a GEMM with few rows. OpenBLAS's
 float32 kernels do that 1.4x-2.5x faster here as (w.T @ x[b0:b1].T).T, the
-two transposes copies into small work buffers included (measured on two
+two transposing copies into small work buffers included (measured on two
 threads, one per chunk: 16 x 128 by 128 x 512 per thread 49 against 81 us,
 32 x 512 by 512 x 2048 1.26 against 1.83 ms); in float64 the plain product
 was as fast or faster (0.84x-1.05x), and so it was for one row per thread

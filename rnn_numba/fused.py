@@ -123,7 +123,7 @@ def _gradient_kernel(
     rows; the other is empty); ``weights`` (M,) the loss weights, ``mean``
     the reduction; ``table`` from :func:`_block_table`; ``transpose_steps``
     whether the recursions run their per-step products transposed (see
-    :func:`rnn_numba._linalg.step_weight_transpose`).
+    :func:`rnn_numba._linalg.transposed_steps`).
 
     Returns the loss, the gradient (n_params,), h and c (T + 1, B, H or 0),
     the cache, y (T, B, n_out), dh0 and dc0 (B, H or 0), and the squared
