@@ -1,6 +1,7 @@
 """rnn_numba: Numba-accelerated recurrent networks, full and truncated BPTT."""
 
 from . import optim, tasks
+from ._workspace import release_workspace
 from .bptt import full_schedule, horizon_schedule, tbptt_schedule
 from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
@@ -33,6 +34,7 @@ __all__ = [
     "check_grad",
     "central_differences",
     "warmup",
+    "release_workspace",
     "full_schedule",
     "horizon_schedule",
     "tbptt_schedule",

@@ -36,6 +36,7 @@ from numba import prange
 from . import cells
 from ._jit import jit_kernel, jit_parallel_kernel, jit_step_kernel
 from ._linalg import matmul, matmul_tn, rows_matmul, step_buffers, step_weight_transpose
+from ._workspace import work_array
 from .unroll import block_steps, layer_cache
 
 
@@ -256,8 +257,9 @@ def backprop(
     traj : Trajectory
         The forward pass of ``x`` under ``theta`` (with or without its cache).
     inject : callable
-        ``inject(t0, t1)`` returns a new array (t1 - t0, B, H): dL/dh_{t+1}
-        of the top layer from the loss at steps t0 .. t1 - 1.
+        ``inject(t0, t1)`` returns an array (t1 - t0, B, H) that this
+        function may overwrite, valid until the next call: dL/dh_{t+1} of
+        the top layer from the loss at steps t0 .. t1 - 1.
     segments : ndarray of int64, shape (S, 3)
     n_chunks : int
         Threads to split the batch over.
@@ -317,8 +319,8 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
             below[-1] += dh[k]
             # The cache first: its projections are freed before the deltas exist.
             cache = layer_cache(model, params[k], inputs, layer, t0, t1, n_chunks)
-            d_a = np.zeros((n, n_batch, width), dtype=dtype)
-            d_r = np.zeros((n if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype=dtype)
+            d_a = work_array("projection", (n, n_batch, width), dtype, zero=True)
+            d_r = work_array("recurrent", (n if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype, zero=True)
             sq = np.zeros((n + 1 if record_norms else 0, n_batch), dtype=dtype)
             c = layer.c[t0 : t1 + 1] if layer.c is not None else np.zeros((n + 1, n_batch, 0), dtype=dtype)
             dh[k] = 0
@@ -343,7 +345,7 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
             if k > 0:
                 # The layer below sees this layer's input gradient at every step of the block.
                 below = matmul(d_a.reshape(-1, width), w_xh_t[k], n_chunks).reshape(n, n_batch, n_hidden)
-            del cache, d_a, d_r  # free this block's buffers before the next block allocates its own
+            del cache  # free a recomputed cache before the next block makes its own
     norms = np.sqrt(sq_norms) if record_norms else None
     return grads, dh, (dc if cell.HAS_CELL_STATE else None), norms
 

@@ -19,6 +19,7 @@ import numpy as np
 from . import losses
 from ._jit import batch_chunks, jit_kernel
 from ._linalg import transposed_steps
+from ._workspace import work_array
 from .bptt import _backward_rows
 from .unroll import LayerTrajectory, Trajectory, _unroll_rows, block_steps
 
@@ -62,7 +63,7 @@ def gradient(model, theta, x, h0, c0, lengths, loss, target, weights, reduction,
     cell, dtype = model.cell, model.dtype
     has_c = cell.HAS_CELL_STATE
     is_mse = loss == "mse"
-    n_batch = x.shape[1]
+    n_batch, width = x.shape[1], cell.N_GATES * model.n_hidden
     value, grad, h, c, cache, y, dh0, dc0, sq = _gradient_kernel(
         model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, cell.SEPARATE_RECURRENT_DELTA, cell.CACHE_WIDTH,
         (cell.RECURRENT_BIAS or (None, 0))[1], model.n_out, losses.MSE if is_mse else losses.CROSS_ENTROPY,
@@ -71,6 +72,8 @@ def gradient(model, theta, x, h0, c0, lengths, loss, target, weights, reduction,
         np.zeros(0, dtype=np.int64) if is_mse else target.ravel(),
         weights.ravel(), reduction == "mean", theta, _block_table(model), dtype(clip), record_norms,
         transposed_steps(dtype, n_batch, cell.N_GATES * model.n_hidden**2),
+        work_array("projection", (x.shape[0], n_batch, width), dtype),
+        work_array("recurrent", (x.shape[0] if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype),
     )  # fmt: skip
     trajectory = Trajectory(layers=[LayerTrajectory(h=h, c=c if has_c else None, cache=cache)], y=y, lengths=lengths)
     norms = np.sqrt(sq)[None] if record_norms else None
@@ -113,6 +116,7 @@ def _vector(theta, table, row):
 def _gradient_kernel(
     kind, nonlinearity, direct, separate, cache_width, rec_gate, n_out, loss_code,
     x, h0, c0, lengths, target, classes, weights, mean, theta, table, clip, record_norms, transpose_steps,
+    projection, recurrent,
 ):  # fmt: skip
     """Forward, loss and full BPTT of one layer on one thread.
 
@@ -123,7 +127,10 @@ def _gradient_kernel(
     rows; the other is empty); ``weights`` (M,) the loss weights, ``mean``
     the reduction; ``table`` from :func:`_block_table`; ``transpose_steps``
     whether the recursions run their per-step products transposed (see
-    :func:`rnn_numba._linalg.transposed_steps`).
+    :func:`rnn_numba._linalg.transposed_steps`); ``projection`` (T, B, G*H)
+    and ``recurrent`` (T or 0, B, G*H) work buffers (see
+    :mod:`rnn_numba._workspace`), for the input projections then the deltas
+    dL/da, and for a GRU's dL/dr.
 
     Returns the loss, the gradient (n_params,), h and c (T + 1, B, H or 0),
     the cache, y (T, B, n_out), dh0 and dc0 (B, H or 0), and the squared
@@ -139,7 +146,8 @@ def _gradient_kernel(
     first_row = np.int64(0)
     inputs = x.reshape(n_rows, n_in)
     # Forward: a_t = x_t @ W_xh + b_h for all steps at once, then the recursion.
-    a = np.dot(inputs, w_xh)
+    a = projection
+    np.dot(inputs, w_xh, a.reshape(n_rows, width))
     if b_h.size:
         a += b_h
     h = np.empty((n_steps + 1, n_batch, n_hidden), dtype=dtype)
@@ -147,7 +155,6 @@ def _gradient_kernel(
     h[0], c[0] = h0, c0
     cache = np.empty((n_steps, n_batch, cache_width * n_hidden), dtype=dtype)
     rec = np.empty((n_batch, width), dtype=dtype)
-    a = a.reshape(n_steps, n_batch, width)
     w_hh_t = np.ascontiguousarray(w_hh.T)
     no_weight = np.empty((0, 0), dtype=dtype)
     w_hh_t_step, w_hh_step = (w_hh_t, w_hh) if transpose_steps else (no_weight, no_weight)
@@ -166,8 +173,9 @@ def _gradient_kernel(
     _matrix(grad, table, W_HY)[...] = np.dot(states.T, dy)
     _vector(grad, table, B_Y)[...] = dy.sum(axis=0)
     dh_loss = np.dot(dy, np.ascontiguousarray(w_hy.T)).reshape(n_steps, n_batch, n_hidden)
-    d_a = np.zeros((n_steps, n_batch, width), dtype=dtype)
-    d_r = np.zeros((n_steps if separate else 0, n_batch, width), dtype=dtype)
+    d_a, d_r = projection, recurrent  # the input projections are spent
+    d_a[...] = 0
+    d_r[...] = 0
     dh0, dc0 = np.zeros_like(h0), np.zeros_like(c0)
     sq = np.zeros((n_steps + 1 if record_norms else 0, n_batch), dtype=dtype)
     segment = np.array([[0, n_steps, 0]], dtype=np.int64)

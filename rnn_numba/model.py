@@ -15,6 +15,7 @@ from . import _validate as check
 from . import bptt, cells, fused, losses, params
 from ._jit import batch_chunks, single_threaded_blas
 from ._linalg import matmul, matmul_tn
+from ._workspace import work_array
 from .unroll import Trajectory, unroll
 
 
@@ -510,12 +511,15 @@ class RNN:
             w_hy_t = np.ascontiguousarray(readout["W_hy"].T)
 
             def inject(t0, t1):  # dL/dh_{t+1} = dL/dy_t @ W_hy.T, made block by block
-                rows = dy[t0:t1].reshape(-1, self.n_out)
-                return matmul(rows, w_hy_t, n_chunks).reshape(t1 - t0, x.shape[1], self.n_hidden)
+                out = work_array("loss_gradient", (t1 - t0, x.shape[1], self.n_hidden), self.dtype)
+                matmul(dy[t0:t1].reshape(-1, self.n_out), w_hy_t, n_chunks, out=out.reshape(-1, self.n_hidden))
+                return out
         else:
 
             def inject(t0, t1):
-                return dh[t0:t1].copy()
+                out = work_array("loss_gradient", (t1 - t0, x.shape[1], self.n_hidden), self.dtype)
+                out[...] = dh[t0:t1]
+                return out
 
         layer_grads, dh0, dc0, norms = bptt.backprop(
             self, theta, x, traj, inject, segments, n_chunks, grad_norms, dh_final, dc_final, clip_message

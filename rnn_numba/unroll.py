@@ -21,6 +21,7 @@ from numba import prange
 from . import cells
 from ._jit import batch_chunks, jit_kernel, jit_parallel_kernel
 from ._linalg import matmul, rows_matmul, step_buffers, step_weight_transpose
+from ._workspace import work_array
 
 
 @dataclass
@@ -171,10 +172,11 @@ def _recurrent_bias(model, p):
 
 
 def _input_projection(p, x, n_chunks):
-    """A = x @ W_xh + b_h for a block of inputs x (T, B, n_in): (T, B, G*H)."""
+    """A = x @ W_xh + b_h for a block of inputs x (T, B, n_in): (T, B, G*H), on the ``"projection"`` work buffer."""
     n_steps, n_batch, n_in = x.shape
     width = p["W_xh"].shape[1]
-    a = matmul(x.reshape(-1, n_in), p["W_xh"], n_chunks).reshape(n_steps, n_batch, width)
+    a = work_array("projection", (n_steps, n_batch, width), x.dtype)
+    matmul(x.reshape(-1, n_in), p["W_xh"], n_chunks, out=a.reshape(-1, width))
     if "b_h" in p:
         a += p["b_h"]
     return a
@@ -254,7 +256,8 @@ def layer_cache(model, p, inputs, layer, t0, t1, n_chunks):
     c = layer.c[t0 : t1 + 1] if layer.c is not None else np.zeros((t1 - t0 + 1, n_batch, 0), dtype=model.dtype)
     a = _input_projection(p, inputs[t0:t1], n_chunks)
     width = a.shape[2]
-    r = matmul(h[:-1].reshape(-1, n_hidden), p["W_hh"], n_chunks).reshape(t1 - t0, n_batch, width)
+    r = work_array("recurrent", a.shape, model.dtype)
+    matmul(h[:-1].reshape(-1, n_hidden), p["W_hh"], n_chunks, out=r.reshape(-1, width))
     scratch_h = np.empty((n_batch, n_hidden), dtype=model.dtype)
     scratch_c = np.empty((n_batch, c.shape[2]), dtype=model.dtype)
     _gate_kernel(
