@@ -317,7 +317,7 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
             layer = traj.layers[k]
             inputs = x if k == 0 else traj.layers[k - 1].h[1:]
             below[-1] += dh[k]
-            # The cache first: its projections are freed before the deltas exist.
+            # The cache first: the buffer of its projections then holds the deltas.
             cache = layer_cache(model, params[k], inputs, layer, t0, t1, n_chunks)
             d_a = work_array("projection", (n, n_batch, width), dtype, zero=True)
             d_r = work_array("recurrent", (n if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype, zero=True)

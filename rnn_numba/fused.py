@@ -71,7 +71,7 @@ def gradient(model, theta, x, h0, c0, lengths, loss, target, weights, reduction,
         target.reshape(-1, model.n_out) if is_mse else np.zeros((0, model.n_out), dtype=dtype),
         np.zeros(0, dtype=np.int64) if is_mse else target.ravel(),
         weights.ravel(), reduction == "mean", theta, _block_table(model), dtype(clip), record_norms,
-        transposed_steps(dtype, n_batch, cell.N_GATES * model.n_hidden**2),
+        transposed_steps(dtype, n_batch, width * model.n_hidden),
         work_array("projection", (x.shape[0], n_batch, width), dtype),
         work_array("recurrent", (x.shape[0] if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype),
     )  # fmt: skip
