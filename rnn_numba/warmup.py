@@ -8,7 +8,7 @@ def warmup(dtypes=(np.float64, np.float32)):
 
     Numba compiles a kernel on its first call; call this once at start-up so
     that the first real call is fast. With an empty cache it compiles every
-    kernel (136 s on the 2-core development machine; the asv
+    kernel (128 s on the 2-core development machine; the asv
     ``Compile`` benchmark tracks it); with a warm one it only loads them.
     """
     from .cells import CELLS
