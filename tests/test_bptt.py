@@ -1,6 +1,5 @@
 """Full BPTT and both truncations: finite differences, references, identities."""
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -10,6 +9,7 @@ import rnn_numba as rn
 from rnn_numba.testing import problems
 
 from . import naive
+from .threads import numba_threads
 
 f64_problems = problems(dtypes=[np.float64])
 
@@ -384,22 +384,17 @@ def test_transposed_step_products_give_the_plain_products_gradient(cell, n_threa
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(9, 4, 3)), rng.normal(size=(9, 4, 2))
     kwargs = dict(lengths=[9, 7, 9, 4], **schedule)
-    saved = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            decided = []
-            original = rn._linalg.transposed_steps
-            spy = lambda *args: decided.append(original(*args)) or decided[-1]  # noqa: E731
-            mp.setattr(rn._linalg, "transposed_steps", spy)
-            mp.setattr(rn.fused, "transposed_steps", spy)
-            transposed = net.backward(x.astype(np.float32), y.astype(np.float32), **kwargs)
-            assert decided and all(decided)
-            mp.setattr(rn._linalg, "transposed_steps", lambda *args: False)
-            mp.setattr(rn.fused, "transposed_steps", lambda *args: False)
-            plain = net.backward(x.astype(np.float32), y.astype(np.float32), **kwargs)
-    finally:
-        numba.set_num_threads(saved)
+    with numba_threads(n_threads), pytest.MonkeyPatch.context() as mp:
+        decided = []
+        original = rn._linalg.transposed_steps
+        spy = lambda *args: decided.append(original(*args)) or decided[-1]  # noqa: E731
+        mp.setattr(rn._linalg, "transposed_steps", spy)
+        mp.setattr(rn.fused, "transposed_steps", spy)
+        transposed = net.backward(x.astype(np.float32), y.astype(np.float32), **kwargs)
+        assert decided and all(decided)
+        mp.setattr(rn._linalg, "transposed_steps", lambda *args: False)
+        mp.setattr(rn.fused, "transposed_steps", lambda *args: False)
+        plain = net.backward(x.astype(np.float32), y.astype(np.float32), **kwargs)
     reference = net64.backward(x, y, **kwargs)
     scale = np.max(np.abs(reference.grad))
     np.testing.assert_allclose(transposed.grad, plain.grad, rtol=0, atol=1e-5 * scale)

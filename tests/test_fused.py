@@ -1,7 +1,5 @@
 """The one-call gradient of small one-layer problems: when it is taken, and that it is the general path's gradient."""
 
-import contextlib
-
 import numba
 import numpy as np
 import pytest
@@ -11,16 +9,12 @@ from hypothesis import strategies as st
 import rnn_numba as rn
 from rnn_numba.testing import problems
 
+from .threads import numba_threads
 
-@contextlib.contextmanager
+
 def one_thread():
     """One Numba thread, so that batches of several sequences take the one-call path too."""
-    saved = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(saved)
+    return numba_threads(1)
 
 
 def general_path(net, x, target, **kwargs):
