@@ -4,8 +4,8 @@ The same work in all three: a one-layer cell (Elman tanh, LSTM or GRU) over
 time-major inputs (T, B, n_in), a linear readout to one output, the mean
 squared error over all T*B steps, and the gradient of every parameter; the
 same weights and data. For each point the script reports the median time
-over repeats (the peers timed in turns within each repeat, in a rotating
-order, so that they share the machine's state), the ratio to the faster
+over repeats (the peers timed in turns within each repeat, every order in
+turn, so that they share the machine's state), the ratio to the faster
 peer, the fraction of the machine's GEMM rate (measured here with NumPy),
 and checks that the three gradients agree. PyTorch and JAX are optional: a
 missing peer is reported as such.
@@ -21,6 +21,7 @@ for Elman, LSTM, GRU (the GEMMs only; elementwise work is not counted).
 """
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -53,27 +54,29 @@ def median_times(fns, repeats, min_time=0.1):
 
     Each function is called once first (compilation, caches); then every
     repeat times each function once, in turn, so that all of them see the
-    same state of a noisy machine and their ratios stay fair. The order
-    rotates from one repeat to the next, so that no function always follows
-    the same one: a library's worker threads keep spinning for a while after
-    it returns (measured here: rnn_numba's float32 LSTM gradient at T = 1000,
-    B = 32 took 10% longer right after a JAX call than after its own).
+    same state of a noisy machine and their ratios stay fair. The repeats
+    take the orders of :func:`itertools.permutations` in turn, so that each
+    function follows each other one equally often (over every n! repeats): a
+    library's worker threads keep spinning for a while after it returns
+    (measured here: rnn_numba's float32 LSTM gradient at T = 1000, B = 32
+    took 10% longer right after a JAX call than after its own), and a
+    rotated order still has each function follow the same one in most
+    repeats.
     """
     for fn in fns.values():
         fn()
-    names = list(fns)
-    times = {name: [] for name in names}
-    for r in range(repeats):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
+    times = {name: [] for name in fns}
+    for order, _ in zip(itertools.cycle(itertools.permutations(fns)), range(repeats)):
+        for name in order:
             times[name].append(one_repeat(fns[name], min_time))
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
-def gemm_rate(dtype, n=2048, repeats=5):
+def gemm_rate(dtype, n=2048, repeats=5, min_time=0.5):
     """FLOP/s of a NumPy n x n GEMM in ``dtype`` on this machine (median)."""
     a = np.random.default_rng(0).normal(size=(n, n)).astype(dtype)
     out = np.empty_like(a)
-    seconds = median_times({"gemm": lambda: np.matmul(a, a, out=out)}, repeats, min_time=0.5)["gemm"]
+    seconds = median_times({"gemm": lambda: np.matmul(a, a, out=out)}, repeats, min_time)["gemm"]
     return 2 * n**3 / seconds
 
 
@@ -194,11 +197,16 @@ def available_peers():
 
 
 def measure(points, cells, dtypes, repeats, peers):
-    """One record per (point, cell, dtype): medians, ratios, FLOP fraction, gradient agreement."""
+    """One record per (point, cell, dtype): medians, ratios, FLOP fraction, gradient agreement.
+
+    The FLOP fraction is against the GEMM rate measured right before the
+    point (:func:`gemm_rate`, 3 repeats), which moves with the machine's
+    state during a run; the rates at the start of the run are also returned.
+    """
     rates = {dt: gemm_rate(dt) for dt in dtypes}
     records = []
     for dt in dtypes:
-        print(f"# NumPy GEMM rate, {dt}: {rates[dt] / 1e9:.1f} GFLOP/s")
+        print(f"# NumPy GEMM rate at the start, {dt}: {rates[dt] / 1e9:.1f} GFLOP/s")
     for cell in cells:
         for dt in dtypes:
             for T, B, n_in, H in points:
@@ -207,6 +215,7 @@ def measure(points, cells, dtypes, repeats, peers):
                 for peer in peers:
                     runs[peer], grad = PEERS[peer](net, x, y)
                     grads[peer] = grad()
+                rate = gemm_rate(dt, repeats=3, min_time=0.2)
                 times = median_times(runs, repeats)
                 flops = 6 * T * B * GATES[cell] * H * (n_in + H)
                 ref = grads["rnn_numba"]
@@ -218,7 +227,8 @@ def measure(points, cells, dtypes, repeats, peers):
                 others = [times[p] for p in peers if p != "rnn_numba"]
                 record = {
                     "cell": cell, "dtype": dt, "T": T, "B": B, "n_in": n_in, "H": H,
-                    "seconds": times, "gemm_fraction": {p: flops / t / rates[dt] for p, t in times.items()},
+                    "seconds": times, "gemm_gflops": rate / 1e9,
+                    "gemm_fraction": {p: flops / t / rate for p, t in times.items()},
                     "speedup_vs_fastest_peer": (min(others) / times["rnn_numba"]) if others else None,
                     "grad_rel_diff": agree,
                 }  # fmt: skip
@@ -231,6 +241,7 @@ def row(r):
     t = r["seconds"]
     cols = [f"{r['cell']:5s} {r['dtype']:7s} T={r['T']:5d} B={r['B']:3d} n_in={r['n_in']:3d} H={r['H']:3d}"]
     cols += [f"{p} {1e3 * v:9.3f} ms ({100 * r['gemm_fraction'][p]:5.1f}%)" for p, v in t.items()]
+    cols.append(f"GEMM {r['gemm_gflops']:.0f} GFLOP/s")
     if r["speedup_vs_fastest_peer"] is not None:
         cols.append(f"x{r['speedup_vs_fastest_peer']:.2f} vs fastest peer")
     cols += [f"|dg|/|g| {p} {v:.1e}" for p, v in r["grad_rel_diff"].items()]
@@ -238,10 +249,11 @@ def row(r):
 
 
 def markdown(results):
-    """The results as a Markdown table: medians in ms, GEMM fraction, speed-up over the faster peer."""
+    """The results as a Markdown table: medians in ms, speed-up over the faster peer, GEMM fraction and rate."""
     lines = [
-        "| cell | dtype | T | B | n_in | H | rnn_numba ms | PyTorch ms | JAX ms | x faster peer | rnn_numba % GEMM |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| cell | dtype | T | B | n_in | H | rnn_numba ms | PyTorch ms | JAX ms | x faster peer | rnn_numba % GEMM"
+        " | GEMM GFLOP/s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results["records"]:
         t = r["seconds"]
@@ -250,7 +262,7 @@ def markdown(results):
         lines.append(
             f"| {r['cell']} | {r['dtype']} | {r['T']} | {r['B']} | {r['n_in']} | {r['H']} | "
             + " | ".join(fmt)
-            + f" | {speedup:.2f} | {100 * r['gemm_fraction']['rnn_numba']:.0f}% |"
+            + f" | {speedup:.2f} | {100 * r['gemm_fraction']['rnn_numba']:.0f}% | {r['gemm_gflops']:.0f} |"
         )
     return "\n".join(lines)
 

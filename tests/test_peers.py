@@ -5,13 +5,18 @@ import numpy as np
 from benchmarks import peers
 
 
-def test_median_times_takes_the_functions_in_turns_in_a_rotating_order():
+def test_median_times_takes_the_functions_in_turns_in_every_order():
     calls = []
     fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
-    times = peers.median_times(fns, repeats=4, min_time=0)
-    # One warm-up call each, then one call each per repeat, the order rotated every repeat.
-    assert calls == ["a", "b", "c"] + ["a", "b", "c"] + ["b", "c", "a"] + ["c", "a", "b"] + ["a", "b", "c"]
+    times = peers.median_times(fns, repeats=7, min_time=0)
+    # One warm-up call each, then one call each per repeat, the repeats taking every order in turn.
+    assert calls[:3] == list("abc")
+    orders = ["".join(calls[i : i + 3]) for i in range(3, len(calls), 3)]
+    assert orders == ["abc", "acb", "bac", "bca", "cab", "cba", "abc"]
     assert set(times) == {"a", "b", "c"} and all(t >= 0 for t in times.values())
+    # Within the first 3! repeats, each function is timed right after each other one equally often.
+    pairs = [(order[i], order[i + 1]) for order in orders[:6] for i in range(2)]
+    assert {pairs.count((x, y)) for x in "abc" for y in "abc" if x != y} == {2}
 
 
 def test_measure_reports_one_record_per_point():
@@ -20,5 +25,9 @@ def test_measure_reports_one_record_per_point():
     assert (record["T"], record["B"], record["n_in"], record["H"]) == peers.QUICK_GRID[0]
     assert record["seconds"]["rnn_numba"] > 0
     assert 0 < record["gemm_fraction"]["rnn_numba"] < 1
+    # The fraction is of the GEMM rate measured at this point.
+    flops = 6 * record["T"] * record["B"] * record["H"] * (record["n_in"] + record["H"])
+    rate = flops / record["seconds"]["rnn_numba"] / record["gemm_fraction"]["rnn_numba"]
+    assert np.isclose(rate / 1e9, record["gemm_gflops"])
     assert record["speedup_vs_fastest_peer"] is None and record["grad_rel_diff"] == {}
     assert np.isfinite(results["gemm_gflops"]["float64"])
