@@ -22,25 +22,51 @@ from ._jit import jit_kernel, jit_parallel_kernel, jit_step_kernel
 
 
 @jit_parallel_kernel
-def _matmul_rows(a, b, out, n_chunks):
-    """Out = a @ b, rows of ``a`` split into ``n_chunks``; a (M, K), b (K, N), out (M, N)."""
+def _matmul_rows(a, b, bias, out, n_chunks):
+    """Out = a @ b (+ bias), rows of ``a`` split into ``n_chunks``; a (M, K), b (K, N), bias (N,) or (0,)."""
     m = a.shape[0]
     for chunk in prange(n_chunks):
         r0, r1 = chunk * m // n_chunks, (chunk + 1) * m // n_chunks
         np.dot(a[r0:r1], b, out[r0:r1])
+        if bias.shape[0] > 0:
+            _add_to_rows(out, bias, r0, r1)
 
 
 @jit_parallel_kernel
-def _matmul_tn_rows(a, b, partial, n_chunks):
-    """partial[c] = a[rows_c].T @ b[rows_c]; a (M, K), b (M, N), partial (n_chunks, K, N)."""
+def _matmul_tn_rows(a, b, partial, partial_sums, n_chunks):
+    """partial[c] = a[rows_c].T @ b[rows_c], partial_sums[c] = b[rows_c].sum(0) (if not empty).
+
+    a (M, K), b (M, N), partial (n_chunks, K, N), partial_sums (n_chunks, N) or (n_chunks, 0).
+    """
     m = a.shape[0]
     for chunk in prange(n_chunks):
         r0, r1 = chunk * m // n_chunks, (chunk + 1) * m // n_chunks
         np.dot(a[r0:r1].T, b[r0:r1], partial[chunk])
+        if partial_sums.shape[1] > 0:
+            _column_sums(b, r0, r1, partial_sums[chunk])
 
 
-def matmul(a, b, n_chunks, out=None):
-    """A @ b for 2-D C-contiguous arrays, over ``n_chunks`` threads.
+@jit_kernel
+def _add_to_rows(x, v, r0, r1):
+    """x[r0:r1] += v for x (M, N), v (N,)."""
+    for r in range(r0, r1):
+        x_r = x[r]
+        for j in range(v.shape[0]):
+            x_r[j] += v[j]
+
+
+@jit_kernel
+def _column_sums(x, r0, r1, out):
+    """Write x[r0:r1].sum(axis=0) into ``out`` (N,) for x (M, N), row after row as NumPy sums that axis."""
+    out[:] = 0
+    for r in range(r0, r1):
+        x_r = x[r]
+        for j in range(out.shape[0]):
+            out[j] += x_r[j]
+
+
+def matmul(a, b, n_chunks, out=None, bias=None):
+    """A @ b (+ bias) for 2-D C-contiguous arrays, over ``n_chunks`` threads.
 
     Parameters
     ----------
@@ -48,6 +74,8 @@ def matmul(a, b, n_chunks, out=None):
     b : ndarray, shape (K, N)
     n_chunks : int
     out : ndarray, shape (M, N), optional
+    bias : ndarray, shape (N,), optional
+        Added to every row, by each thread to its own rows while they are in its cache.
 
     Returns
     -------
@@ -58,14 +86,19 @@ def matmul(a, b, n_chunks, out=None):
     if a.shape[1] == 1:
         # An outer product (a one-output readout's dL/dy @ W_hy.T): the same products as the GEMM,
         # which BLAS computes 2x-5x slower (measured here for 1000 x 64 to 12800 x 512 outputs).
-        return np.multiply(a, b, out=out)
-    if n_chunks == 1 or a.shape[0] < 2 * n_chunks:
-        return np.matmul(a, b, out=out)
-    _matmul_rows(a, np.ascontiguousarray(b), out, n_chunks)
+        np.multiply(a, b, out=out)
+    elif n_chunks == 1 or a.shape[0] < 2 * n_chunks:
+        np.matmul(a, b, out=out)
+    else:
+        no_bias = np.empty(0, dtype=a.dtype)
+        _matmul_rows(a, np.ascontiguousarray(b), no_bias if bias is None else bias, out, n_chunks)
+        return out
+    if bias is not None:
+        out += bias
     return out
 
 
-def matmul_tn(a, b, n_chunks):
+def matmul_tn(a, b, n_chunks, column_sums=False):
     """Return a.T @ b for 2-D C-contiguous arrays with many rows (a weight gradient), over ``n_chunks`` threads.
 
     Parameters
@@ -73,17 +106,23 @@ def matmul_tn(a, b, n_chunks):
     a : ndarray, shape (M, K)
     b : ndarray, shape (M, N)
     n_chunks : int
+    column_sums : bool
+        Also return b.sum(axis=0) (a bias gradient), summed by each thread
+        over its own rows after its product.
 
     Returns
     -------
-    ndarray, shape (K, N)
+    product : ndarray, shape (K, N)
         The per-thread partial products, summed in a fixed order.
+    sums : ndarray, shape (N,)
+        Only if ``column_sums``.
     """
     if n_chunks == 1 or a.shape[0] < 2 * n_chunks:
-        return a.T @ b
+        return (a.T @ b, b.sum(axis=0)) if column_sums else a.T @ b
     partial = np.empty((n_chunks, a.shape[1], b.shape[1]), dtype=a.dtype)
-    _matmul_tn_rows(a, b, partial, n_chunks)
-    return partial.sum(axis=0)
+    partial_sums = np.empty((n_chunks, b.shape[1] if column_sums else 0), dtype=a.dtype)
+    _matmul_tn_rows(a, b, partial, partial_sums, n_chunks)
+    return (partial.sum(axis=0), partial_sums.sum(axis=0)) if column_sums else partial.sum(axis=0)
 
 
 def transposed_steps(dtype, rows_per_chunk, weight_size):

@@ -47,7 +47,7 @@ def _pool():
     return _local.buffers
 
 
-def work_array(role, shape, dtype, zero=False):
+def work_array(role, shape, dtype):
     """A C-contiguous array of ``shape`` and ``dtype`` on this thread's buffer for ``role``.
 
     Parameters
@@ -58,8 +58,7 @@ def work_array(role, shape, dtype, zero=False):
         larger than :data:`KEEP_LIMIT`: then it is a new array).
     shape : tuple of int
     dtype : np.float32 or np.float64
-    zero : bool
-        Fill with zeros; otherwise the contents are whatever was there.
+        The contents are whatever the buffer held: the caller writes every element it reads.
 
     Returns
     -------
@@ -68,16 +67,13 @@ def work_array(role, shape, dtype, zero=False):
     dtype = np.dtype(dtype)
     n_bytes = math.prod(shape) * dtype.itemsize
     if n_bytes > KEEP_LIMIT:
-        return np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
+        return np.empty(shape, dtype=dtype)
     pool = _pool()
     buffer = pool.get(role)
     if buffer is None or buffer.size < n_bytes:
         pool.pop(role, None)  # free the smaller buffer before allocating its successor
         buffer = pool[role] = np.empty(n_bytes, dtype=np.uint8)
-    out = buffer[:n_bytes].view(dtype).reshape(shape)
-    if zero:
-        out.fill(0)
-    return out
+    return buffer[:n_bytes].view(dtype).reshape(shape)
 
 
 def nbytes():

@@ -102,9 +102,9 @@ def _clip_rows(a, clip, b0, b1):
 @jit_parallel_kernel
 def _backward_kernel(
     kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh, lengths, h, c, cache,
-    d_a, d_r, dh0, dc0, sq_norms, clip, n_chunks,
+    d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, n_chunks,
 ):  # fmt: skip
-    """Run the backward recursion of every segment, accumulating deltas.
+    """Run the backward recursion of every segment, accumulating or writing deltas.
 
     The batch is split into ``n_chunks`` groups of whole sequences, one per
     thread; each runs :func:`_backward_rows` for its own rows.
@@ -128,7 +128,8 @@ def _backward_kernel(
     h, c : ndarray, shape (T + 1, B, H) (c: (T + 1, B, 0) without a cell state)
     cache : ndarray, shape (T, B, CACHE_WIDTH * H)
     d_a : ndarray, shape (T, B, G*H)
-        Receives (adds) the sum over segments of dL/da_t.
+        Receives the sum over segments of dL/da_t: added to what it holds,
+        or, unless ``accumulate``, written over the steps of the segment.
     d_r : ndarray, shape (T, B, G*H), or (0, B, G*H)
         Same for dL/dr_t, for cells with a separate recurrent delta.
     dh0, dc0 : ndarray, shape (B, H) (dc0: (B, 0) without a cell state)
@@ -138,6 +139,10 @@ def _backward_kernel(
     clip : float
         If > 0, every step's deltas dL/da_t (and dL/dr_t) are clipped to
         [-clip, clip] before they travel on (Lasagne's ``grad_clipping``).
+    accumulate : bool
+        Add the deltas into ``d_a`` and ``d_r``. If False (one segment only),
+        each step's deltas are computed in place in ``d_a[t]`` and ``d_r[t]``:
+        no zeroed buffers, no copy per step.
     n_chunks : int
     """
     n_batch = h.shape[1]
@@ -145,14 +150,14 @@ def _backward_kernel(
         b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
         _backward_rows(
             kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh, lengths, h, c, cache,
-            d_a, d_r, dh0, dc0, sq_norms, clip, b0, b1,
+            d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, b0, b1,
         )  # fmt: skip
 
 
 @jit_kernel
 def _backward_rows(
     kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh, lengths, h, c, cache,
-    d_a, d_r, dh0, dc0, sq_norms, clip, b0, b1,
+    d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, b0, b1,
 ):  # fmt: skip
     """The serial backward recursion of every segment for sequences b0:b1 (arguments of :func:`_backward_kernel`)."""
     n_steps, n_batch, n_hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
@@ -165,8 +170,8 @@ def _backward_rows(
     dh_direct = np.zeros((n_batch, n_hidden if direct else 0), dtype=h.dtype)
     dc = np.zeros((n_batch, c.shape[2]), dtype=h.dtype)
     dc_prev = np.zeros((n_batch, c.shape[2]), dtype=h.dtype)
-    da = np.zeros((n_batch, width), dtype=h.dtype)
-    dr = np.zeros((n_batch, width if separate else 0), dtype=h.dtype)
+    da = np.zeros((n_batch if accumulate else 0, width), dtype=h.dtype)
+    dr = np.zeros((n_batch if accumulate else 0, width if separate else 0), dtype=h.dtype)
     d_t, dh_prev_t = step_buffers(w_hh, b1 - b0)
     zero = h.dtype.type(0)
     for s in range(segments.shape[0]):
@@ -176,31 +181,35 @@ def _backward_rows(
         if stop == n_steps:
             _add_rows(dc, dc_end, b0, b1)
         for t in range(stop - 1, start - 1, -1):
+            # This step's deltas: in the work buffers to be added, or in place.
+            da_t = da if accumulate else d_a[t]
+            dr_t = d_r[t] if separate and not accumulate else dr
             if t >= inject_from:
                 _add_rows(dh, dh_loss[t], b0, b1)
             if record:
                 _add_sq_norms(dh, sq_norms[t + 1], b0, b1)
             cells.backward_step(
-                kind, nonlinearity, b0, b1, dh, dc, h[t], h[t + 1], c[t], cache[t], da, dr, dc_prev, dh_direct
+                kind, nonlinearity, b0, b1, dh, dc, h[t], h[t + 1], c[t], cache[t], da_t, dr_t, dc_prev, dh_direct
             )
             if clip > zero:
-                _clip_rows(da, clip, b0, b1)
+                _clip_rows(da_t, clip, b0, b1)
                 if separate:
-                    _clip_rows(dr, clip, b0, b1)
+                    _clip_rows(dr_t, clip, b0, b1)
             # dL/dh_{t-1} = dL/dr_t @ W_hh.T (+ the cell's direct path)
-            rows_matmul(dr if separate else da, w_hh_t, w_hh, dh_prev, d_t, dh_prev_t, b0, b1)
+            rows_matmul(dr_t if separate else da_t, w_hh_t, w_hh, dh_prev, d_t, dh_prev_t, b0, b1)
             if direct:
                 _add_rows(dh_prev, dh_direct, b0, b1)
             for b in range(b0, b1):
                 if t >= lengths[b]:  # padded step: h_{t+1} = h_t, the message passes unchanged
-                    da[b] = zero
+                    da_t[b] = zero
                     if separate:
-                        dr[b] = zero
+                        dr_t[b] = zero
                     dh_prev[b] = dh[b]
                     dc_prev[b] = dc[b]
-            _add_rows(d_a[t], da, b0, b1)
-            if separate:
-                _add_rows(d_r[t], dr, b0, b1)
+            if accumulate:
+                _add_rows(d_a[t], da, b0, b1)
+                if separate:
+                    _add_rows(d_r[t], dr, b0, b1)
             _copy_rows(dh, dh_prev, b0, b1)
             _copy_rows(dc, dc_prev, b0, b1)
         if start == 0:
@@ -233,13 +242,18 @@ def _weight_grads(cell, p, inputs, h_prev, d_a, d_r, n_chunks):
     (M, G*H, or None when the cell's recurrent delta is ``d_a``) hold the
     same M = steps * B rows.
     """
-    d_r = d_a if d_r is None else d_r
-    g = {"W_xh": matmul_tn(inputs, d_a, n_chunks), "W_hh": matmul_tn(h_prev, d_r, n_chunks)}
+    # The bias gradients are column sums of the deltas, taken by each thread after its share of the GEMM.
+    g = {}
+    g["W_xh"], sum_d_a = matmul_tn(inputs, d_a, n_chunks, column_sums=True)
+    if d_r is None:
+        g["W_hh"], sum_d_r = matmul_tn(h_prev, d_a, n_chunks), sum_d_a
+    else:
+        g["W_hh"], sum_d_r = matmul_tn(h_prev, d_r, n_chunks, column_sums=True)
     if "b_h" in p:
-        g["b_h"] = d_a.sum(axis=0)
+        g["b_h"] = sum_d_a
     if cell.RECURRENT_BIAS and cell.RECURRENT_BIAS[0] in p:
         gate, n_hidden = cell.RECURRENT_BIAS[1], h_prev.shape[1]
-        g[cell.RECURRENT_BIAS[0]] = d_r[:, gate * n_hidden : (gate + 1) * n_hidden].sum(axis=0)
+        g[cell.RECURRENT_BIAS[0]] = sum_d_r[gate * n_hidden : (gate + 1) * n_hidden]
     return g
 
 
@@ -319,15 +333,16 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
             below[-1] += dh[k]
             # The cache first: the buffer of its projections then holds the deltas.
             cache = layer_cache(model, params[k], inputs, layer, t0, t1, n_chunks)
-            d_a = work_array("projection", (n, n_batch, width), dtype, zero=True)
-            d_r = work_array("recurrent", (n if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype, zero=True)
+            d_a = work_array("projection", (n, n_batch, width), dtype)
+            d_r = work_array("recurrent", (n if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype)
             sq = np.zeros((n + 1 if record_norms else 0, n_batch), dtype=dtype)
             c = layer.c[t0 : t1 + 1] if layer.c is not None else np.zeros((n + 1, n_batch, 0), dtype=dtype)
             dh[k] = 0
             dc_end, dc[k] = dc[k].copy(), 0
             _backward_kernel(
                 model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, segment, below, dc_end, w_hh_t[k],
-                w_hh_step[k], lengths, layer.h[t0 : t1 + 1], c, cache, d_a, d_r, dh[k], dc[k], sq, clip, n_chunks,
+                w_hh_step[k], lengths, layer.h[t0 : t1 + 1], c, cache, d_a, d_r, dh[k], dc[k], sq, clip,
+                False, n_chunks,
             )  # fmt: skip
             if record_norms:
                 sq_norms[k, t0 + 1 : t1 + 1] = sq[1:]
@@ -414,7 +429,7 @@ def _backprop_segments(model, theta, x, traj, inject, segments, n_chunks, dh_fin
             _backward_kernel(
                 model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, local, inject_lo, dc_end, w_hh_t[k],
                 w_hh_step[k], seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1], caches[k][lo:hi],
-                seg_d_a, seg_d_r, seg_dh0, seg_dc0, no_norms, clip, n_chunks,
+                seg_d_a, seg_d_r, seg_dh0, seg_dc0, no_norms, clip, True, n_chunks,
             )  # fmt: skip
             if own:
                 d_a[k, lo:hi] += seg_d_a

@@ -173,15 +173,13 @@ def _gradient_kernel(
     _matrix(grad, table, W_HY)[...] = np.dot(states.T, dy)
     _vector(grad, table, B_Y)[...] = dy.sum(axis=0)
     dh_loss = np.dot(dy, np.ascontiguousarray(w_hy.T)).reshape(n_steps, n_batch, n_hidden)
-    d_a, d_r = projection, recurrent  # the input projections are spent
-    d_a[...] = 0
-    d_r[...] = 0
+    d_a, d_r = projection, recurrent  # the input projections are spent; every step's deltas are written
     dh0, dc0 = np.zeros_like(h0), np.zeros_like(c0)
     sq = np.zeros((n_steps + 1 if record_norms else 0, n_batch), dtype=dtype)
     segment = np.array([[0, n_steps, 0]], dtype=np.int64)
     _backward_rows(
         kind, nonlinearity, direct, segment, dh_loss, np.zeros_like(c0), w_hh_t, w_hh_step, lengths,
-        h, c, cache, d_a, d_r, dh0, dc0, sq, clip, first_row, n_batch,
+        h, c, cache, d_a, d_r, dh0, dc0, sq, clip, False, first_row, n_batch,
     )  # fmt: skip
     d_a2 = d_a.reshape(n_rows, width)
     d_r2 = d_r.reshape(n_rows, width) if separate else d_a2

@@ -176,9 +176,7 @@ def _input_projection(p, x, n_chunks):
     n_steps, n_batch, n_in = x.shape
     width = p["W_xh"].shape[1]
     a = work_array("projection", (n_steps, n_batch, width), x.dtype)
-    matmul(x.reshape(-1, n_in), p["W_xh"], n_chunks, out=a.reshape(-1, width))
-    if "b_h" in p:
-        a += p["b_h"]
+    matmul(x.reshape(-1, n_in), p["W_xh"], n_chunks, out=a.reshape(-1, width), bias=p.get("b_h"))
     return a
 
 

@@ -18,13 +18,20 @@ def test_matmul_and_matmul_tn_match_numpy(m, k, n, n_chunks, dtype, seed):
     a = rng.normal(size=(m, k)).astype(dtype)
     b = rng.normal(size=(k, n)).astype(dtype)
     c = rng.normal(size=(m, n)).astype(dtype)
+    bias = rng.normal(size=n).astype(dtype)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     out = matmul(a, b, n_chunks)
     assert out.dtype == dtype and out.shape == (m, n)
     np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=rtol, atol=rtol)
+    with_bias = matmul(a, b, n_chunks, bias=bias)
+    np.testing.assert_allclose(with_bias, a.astype(np.float64) @ b + bias, rtol=rtol, atol=rtol * (k + 1))
     tn = matmul_tn(a, c, n_chunks)
     assert tn.dtype == dtype and tn.shape == (k, n)
     np.testing.assert_allclose(tn, a.T.astype(np.float64) @ c, rtol=rtol, atol=rtol * m)
+    tn2, sums = matmul_tn(a, c, n_chunks, column_sums=True)
+    np.testing.assert_array_equal(tn2, tn)
+    assert sums.dtype == dtype and sums.shape == (n,)
+    np.testing.assert_allclose(sums, c.astype(np.float64).sum(axis=0), rtol=rtol, atol=rtol * m)
 
 
 @pytest.mark.parametrize("n_chunks", [1, 2])
@@ -34,6 +41,9 @@ def test_outer_product_is_exact_and_writes_into_out(n_chunks):
     out = np.full((50, 9), np.nan)
     assert matmul(a, b, n_chunks, out=out) is out
     np.testing.assert_array_equal(out, a * b)  # one product per element: nothing to round differently
+    bias = rng.normal(size=9)
+    assert matmul(a, b, n_chunks, out=out, bias=bias) is out
+    np.testing.assert_array_equal(out, a * b + bias)
 
 
 @settings(deadline=None, max_examples=40)

@@ -31,11 +31,6 @@ def test_a_role_is_reused_for_requests_up_to_its_size_and_grows_beyond():
     assert nbytes() == 0
 
 
-def test_zero_fills_a_buffer_that_held_other_values():
-    work_array("projection", (6,), np.float64)[...] = np.nan
-    assert np.array_equal(work_array("projection", (2, 3), np.float64, zero=True), np.zeros((2, 3)))
-
-
 def test_each_thread_has_its_own_buffers():
     mine = work_array("projection", (8,), np.float64)
     with ThreadPoolExecutor(1) as pool:
@@ -48,6 +43,8 @@ PROBLEMS = [  # (cell, T, B, layers, kwargs): the one-call path, the blocked dri
     ("lstm", 40, 3, 2, {}),
     ("gru", 20, 4, 1, {"tbptt": (3, 5)}),
     ("lstm", 25, 2, 1, {"recompute": True}),
+    ("gru", 35, 3, 2, {"lengths": [35, 12, 1], "clip_message": 0.01}),  # padded steps, clipped deltas
+    ("elman", 30, 1, 1, {"lengths": [9]}),
 ]
 
 
@@ -97,7 +94,7 @@ def test_gradients_computed_in_threads_at_once_equal_the_serial_ones():
 def test_requests_beyond_the_keep_limit_get_a_new_array_and_keep_nothing(monkeypatch):
     monkeypatch.setattr(_workspace, "KEEP_LIMIT", 800)
     kept = work_array("loss_gradient", (100,), np.float64)
-    big = work_array("loss_gradient", (101,), np.float64, zero=True)
-    assert big.shape == (101,) and not big.any() and not np.shares_memory(kept, big)
+    big = work_array("loss_gradient", (101,), np.float64)
+    assert big.shape == (101,) and not np.shares_memory(kept, big)
     assert nbytes() == kept.nbytes
     assert np.shares_memory(work_array("loss_gradient", (10,), np.float64), kept)
