@@ -200,8 +200,9 @@ def measure(points, cells, dtypes, repeats, peers):
     """One record per (point, cell, dtype): medians, ratios, FLOP fraction, gradient agreement.
 
     The FLOP fraction is against the GEMM rate measured right before the
-    point (:func:`gemm_rate`, 3 repeats), which moves with the machine's
-    state during a run; the rates at the start of the run are also returned.
+    point (:func:`gemm_rate`, median of 5 calls, after a pause so that
+    other libraries' threads are idle), which moves with the machine's state
+    during a run; the rates at the start of the run are also returned.
     """
     rates = {dt: gemm_rate(dt) for dt in dtypes}
     records = []
@@ -215,7 +216,9 @@ def measure(points, cells, dtypes, repeats, peers):
                 for peer in peers:
                     runs[peer], grad = PEERS[peer](net, x, y)
                     grads[peer] = grad()
-                rate = gemm_rate(dt, repeats=3, min_time=0.2)
+                # After a pause: right after a JAX call, a float64 GEMM here ran at 43-50 GFLOP/s, 1 s later at 59-68.
+                time.sleep(1.0)
+                rate = gemm_rate(dt, repeats=5, min_time=0)
                 times = median_times(runs, repeats)
                 flops = 6 * T * B * GATES[cell] * H * (n_in + H)
                 ref = grads["rnn_numba"]
