@@ -8,8 +8,9 @@ def warmup(dtypes=(np.float64, np.float32)):
 
     Numba compiles a kernel on its first call; call this once at start-up so
     that the first real call is fast. With an empty cache it compiles every
-    kernel (128 s on the 2-core development machine; the asv
-    ``Compile`` benchmark tracks it); with a warm one it only loads them.
+    kernel (about two minutes on the 2-core development machine, as
+    measured in the README; the asv ``Compile`` benchmark tracks it); with
+    a warm one it only loads them.
     """
     from .cells import CELLS
     from .model import RNN
