@@ -5,7 +5,7 @@ and ``np.exp`` in a Numba loop are scalar libm calls (about 8 ns each here)
 and keep the loop from being vectorised. These versions use only
 arithmetic, integer bit operations and selects, which LLVM turns into SIMD
 code (measured here over 10^5 elements: tanh 0.72 and sigmoid 0.90 ns per
-float32 element, 2.7 and 3.5 ns per float64 element, against 2.8 and 15 ns
+float32 element, 2.3 and 2.6 ns per float64 element, against 2.8 and 15 ns
 for ``np.tanh``).
 
 exp(u) = 2^k exp(r), k = round(u / ln 2), r = u - k ln 2 with ln 2 split in
@@ -72,17 +72,23 @@ def _poly_exp_reduced(r):
 
 @intrinsic
 def _pow2(typingctx, kf):
-    """2**k for an integral float k, in k's type, from its exponent bits; k is clamped to the normal range."""
+    """2**k for an integral float k, in k's type, from its exponent bits; k is clamped to the normal range.
+
+    |k| must fit an int32 (the callers' clamped arguments keep it within a few thousand).
+    """
     if kf not in (types.float32, types.float64):
         return None
     width, mantissa, bias = (64, 52, 1023) if kf == types.float64 else (32, 23, 127)
 
     def codegen(context, builder, signature, args):
-        int_type = ir.IntType(width)
-        k = builder.fptosi(args[0], int_type)
-        low, high = ir.Constant(int_type, 1 - bias), ir.Constant(int_type, bias)
+        # Through a 32-bit integer in both precisions: AVX2 has packed float -> int32 conversions but none to
+        # int64 (that takes AVX-512DQ); the float64 functions got 1.15x-1.31x faster here with this path.
+        int32, int_type = ir.IntType(32), ir.IntType(width)
+        k = builder.fptosi(args[0], int32)
+        low, high = ir.Constant(int32, 1 - bias), ir.Constant(int32, bias)
         k = builder.select(builder.icmp_signed("<", k, low), low, k)
         k = builder.select(builder.icmp_signed(">", k, high), high, k)
+        k = builder.sext(k, int_type) if width == 64 else k
         bits = builder.shl(builder.add(k, ir.Constant(int_type, bias)), ir.Constant(int_type, mantissa))
         return builder.bitcast(bits, context.get_value_type(signature.return_type))
 
