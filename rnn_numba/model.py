@@ -506,7 +506,8 @@ class RNN:
         g = self.layout.views(grad)
         if dy is not None:
             dy2 = dy.reshape(-1, self.n_out)
-            g["W_hy"][...], g["b_y"][...] = matmul_tn(traj.h[1:].reshape(-1, self.n_hidden), dy2, n_chunks, True)
+            states = traj.h[1:].reshape(-1, self.n_hidden)
+            g["W_hy"][...], g["b_y"][...] = matmul_tn(states, dy2, n_chunks, column_sums=True)
             w_hy_t = np.ascontiguousarray(readout["W_hy"].T)
 
             def inject(t0, t1):  # dL/dh_{t+1} = dL/dy_t @ W_hy.T, made block by block
