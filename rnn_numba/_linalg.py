@@ -6,19 +6,15 @@ Numba's threads themselves, one single-threaded BLAS call per chunk. With
 one chunk they are plain NumPy calls.
 
 Each step of a recursion multiplies a thread's rows of the state (or of the
-deltas) by a weight matrix: x[b0:b1] @ w, a GEMM with few rows. OpenBLAS's
-float32 kernels do that 1.4x-2.5x faster here as (w.T @ x[b0:b1].T).T, the
-two transposing copies into small work buffers included (measured on two
-threads, one per chunk: 16 x 128 by 128 x 512 per thread 49 against 81 us,
-32 x 512 by 512 x 2048 1.26 against 1.83 ms); in float64 the plain product
-was as fast or faster (0.84x-1.05x), and so it was for one row per thread
-or products as small as 32 x 32 by 32 x 32 (0.69x-1.05x).
+deltas) by a weight matrix: x[b0:b1] @ w, a GEMM with few rows, which
+:func:`rows_matmul` runs on a weight packed once (:mod:`rnn_numba._packed`).
 """
 
 import numpy as np
 from numba import prange
 
 from ._jit import jit_kernel, jit_parallel_kernel, jit_step_kernel
+from ._packed import pack, packed_matmul
 
 
 @jit_parallel_kernel
@@ -129,17 +125,16 @@ def matmul_tn(a, b, n_chunks, column_sums=False):
     return (partial.sum(axis=0), partial_sums.sum(axis=0)) if column_sums else partial.sum(axis=0)
 
 
-def transposed_steps(dtype, rows_per_chunk, weight_size):
-    """Whether per-step products x[b0:b1] @ w run transposed (:func:`rows_matmul`).
+def packs_steps(rows_per_chunk):
+    """Whether per-step products x[b0:b1] @ w run on a packed weight (:func:`rows_matmul`): from 2 rows per thread.
 
-    For float32, at least 2 rows per thread and a weight of at least 64 x 64
-    elements (see the module's docstring for the measurements).
+    For one row, a matrix-vector product, BLAS was faster (see :mod:`rnn_numba._packed`).
     """
-    return np.dtype(dtype) == np.float32 and rows_per_chunk >= 2 and weight_size >= 64 * 64
+    return rows_per_chunk >= 2
 
 
-def step_weight_transpose(w, rows_per_chunk):
-    """``w.T`` (C-contiguous) if :func:`transposed_steps` says so, else an empty (0, 0) array.
+def step_weight(w, rows_per_chunk):
+    """``w`` packed for :func:`rows_matmul` if :func:`packs_steps` says so, else an empty (0, 0, 0) array.
 
     Parameters
     ----------
@@ -149,35 +144,22 @@ def step_weight_transpose(w, rows_per_chunk):
 
     Returns
     -------
-    ndarray, shape (N, K) or (0, 0)
+    ndarray, shape (ceil(N / NR), K, NR) or (0, 0, 0)
+        NR from :func:`rnn_numba._packed.pack`.
     """
-    if transposed_steps(w.dtype, rows_per_chunk, w.size):
-        return np.ascontiguousarray(w.T)
-    return np.empty((0, 0), dtype=w.dtype)
-
-
-@jit_kernel
-def step_buffers(w_t, n_rows):
-    """Work buffers (K, n_rows) and (N, n_rows) for :func:`rows_matmul` with ``w_t`` (N, K); empty if ``w_t`` is."""
-    n = n_rows if w_t.shape[0] > 0 else 0
-    return np.empty((w_t.shape[1], n), dtype=w_t.dtype), np.empty((w_t.shape[0], n), dtype=w_t.dtype)
+    if packs_steps(rows_per_chunk):
+        return pack(np.ascontiguousarray(w))
+    return np.empty((0, 0, 0), dtype=w.dtype)
 
 
 @jit_step_kernel
-def rows_matmul(x, w, w_t, out, x_t, out_t, b0, b1):
+def rows_matmul(x, w, w_packed, out, b0, b1):
     """out[b0:b1] = x[b0:b1] @ w for C-contiguous x (B, K), w (K, N), out (B, N).
 
-    With ``w_t`` = w.T non-empty (from :func:`step_weight_transpose`), as
-    out_t = w_t @ x_t over the rows transposed into the work buffers x_t
-    (K, b1 - b0) and out_t (N, b1 - b0) of :func:`step_buffers`.
+    With ``w_packed`` non-empty (``w`` packed by :func:`step_weight`), by the
+    micro-kernel of :mod:`rnn_numba._packed`; else by BLAS.
     """
-    if w_t.shape[0] == 0:
+    if w_packed.shape[0] == 0:
         np.dot(x[b0:b1], w, out[b0:b1])
-        return
-    for b in range(b0, b1):
-        for k in range(x.shape[1]):
-            x_t[k, b - b0] = x[b, k]
-    np.dot(w_t, x_t, out_t)
-    for b in range(b0, b1):
-        for j in range(out.shape[1]):
-            out[b, j] = out_t[j, b - b0]
+    else:
+        packed_matmul(x, w_packed, out, b0, b1)

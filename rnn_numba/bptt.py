@@ -35,7 +35,7 @@ from numba import prange
 
 from . import cells
 from ._jit import jit_kernel, jit_parallel_kernel, jit_step_kernel
-from ._linalg import matmul, matmul_tn, rows_matmul, step_buffers, step_weight_transpose
+from ._linalg import matmul, matmul_tn, rows_matmul, step_weight
 from ._workspace import work_array
 from .unroll import block_steps, layer_cache
 
@@ -101,7 +101,7 @@ def _clip_rows(a, clip, b0, b1):
 
 @jit_parallel_kernel
 def _backward_kernel(
-    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh, lengths, h, c, cache,
+    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh_t_packed, lengths, h, c, cache,
     d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, n_chunks,
 ):  # fmt: skip
     """Run the backward recursion of every segment, accumulating or writing deltas.
@@ -121,9 +121,9 @@ def _backward_kernel(
         dL/dc_T from outside, the starting dc of a segment that ends at T.
     w_hh_t : ndarray, shape (G*H, H)
         W_hh transposed, C-contiguous.
-    w_hh : ndarray, shape (H, G*H) or (0, 0)
-        W_hh, to run each step's product dL/dr_t @ W_hh.T transposed (see
-        :func:`rnn_numba._linalg.step_weight_transpose`); empty for the plain product.
+    w_hh_t_packed : ndarray, shape (ceil(H / NR), G*H, NR) or (0, 0, 0)
+        ``w_hh_t`` packed for each step's product dL/dr_t @ W_hh.T (see
+        :func:`rnn_numba._linalg.step_weight`); empty for BLAS.
     lengths : ndarray of int64, shape (B,)
     h, c : ndarray, shape (T + 1, B, H) (c: (T + 1, B, 0) without a cell state)
     cache : ndarray, shape (T, B, CACHE_WIDTH * H)
@@ -149,14 +149,14 @@ def _backward_kernel(
     for chunk in prange(n_chunks):
         b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
         _backward_rows(
-            kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh, lengths, h, c, cache,
+            kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh_t_packed, lengths, h, c, cache,
             d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, b0, b1,
         )  # fmt: skip
 
 
 @jit_kernel
 def _backward_rows(
-    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh, lengths, h, c, cache,
+    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh_t_packed, lengths, h, c, cache,
     d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, b0, b1,
 ):  # fmt: skip
     """The serial backward recursion of every segment for sequences b0:b1 (arguments of :func:`_backward_kernel`)."""
@@ -172,7 +172,6 @@ def _backward_rows(
     dc_prev = np.zeros((n_batch, c.shape[2]), dtype=h.dtype)
     da = np.zeros((n_batch if accumulate else 0, width), dtype=h.dtype)
     dr = np.zeros((n_batch if accumulate else 0, width if separate else 0), dtype=h.dtype)
-    d_t, dh_prev_t = step_buffers(w_hh, b1 - b0)
     zero = h.dtype.type(0)
     for s in range(segments.shape[0]):
         start, stop, inject_from = segments[s, 0], segments[s, 1], segments[s, 2]
@@ -196,7 +195,7 @@ def _backward_rows(
                 if separate:
                     _clip_rows(dr_t, clip, b0, b1)
             # dL/dh_{t-1} = dL/dr_t @ W_hh.T (+ the cell's direct path)
-            rows_matmul(dr_t if separate else da_t, w_hh_t, w_hh, dh_prev, d_t, dh_prev_t, b0, b1)
+            rows_matmul(dr_t if separate else da_t, w_hh_t, w_hh_t_packed, dh_prev, b0, b1)
             if direct:
                 _add_rows(dh_prev, dh_direct, b0, b1)
             for b in range(b0, b1):
@@ -312,7 +311,7 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
     c_width = n_hidden if cell.HAS_CELL_STATE else 0
     params = model.layer_views(theta)
     w_hh_t = [np.ascontiguousarray(p["W_hh"].T) for p in params]
-    w_hh_step = [step_weight_transpose(w, n_batch // n_chunks) for w in w_hh_t]
+    w_hh_t_packed = [step_weight(w, n_batch // n_chunks) for w in w_hh_t]
     w_xh_t = [None] + [np.ascontiguousarray(p["W_xh"].T) for p in params[1:]]  # to pass deltas down
     # dL/dh and dL/dc at the end of the block being processed, per layer.
     dh = np.zeros((n_layers, n_batch, n_hidden), dtype=dtype) if dh_final is None else dh_final.copy()
@@ -341,7 +340,7 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
             dc_end, dc[k] = dc[k].copy(), 0
             _backward_kernel(
                 model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, segment, below, dc_end, w_hh_t[k],
-                w_hh_step[k], lengths, layer.h[t0 : t1 + 1], c, cache, d_a, d_r, dh[k], dc[k], sq, clip,
+                w_hh_t_packed[k], lengths, layer.h[t0 : t1 + 1], c, cache, d_a, d_r, dh[k], dc[k], sq, clip,
                 False, n_chunks,
             )  # fmt: skip
             if record_norms:
@@ -380,7 +379,7 @@ def _backprop_segments(model, theta, x, traj, inject, segments, n_chunks, dh_fin
     width = cell.N_GATES * n_hidden
     params = model.layer_views(theta)
     w_hh_t = [np.ascontiguousarray(p["W_hh"].T) for p in params]
-    w_hh_step = [step_weight_transpose(w, n_batch // n_chunks) for w in w_hh_t]
+    w_hh_t_packed = [step_weight(w, n_batch // n_chunks) for w in w_hh_t]
     inputs = [x] + [layer.h[1:] for layer in traj.layers[:-1]]
     caches = [layer_cache(model, p, inputs[k], traj.layers[k], 0, n_steps, n_chunks) for k, p in enumerate(params)]
     dh_top = inject(0, n_steps)
@@ -428,7 +427,7 @@ def _backprop_segments(model, theta, x, traj, inject, segments, n_chunks, dh_fin
             dc_end = dc_final[k] if dc_final is not None and hi == n_steps else no_dc
             _backward_kernel(
                 model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, local, inject_lo, dc_end, w_hh_t[k],
-                w_hh_step[k], seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1], caches[k][lo:hi],
+                w_hh_t_packed[k], seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1], caches[k][lo:hi],
                 seg_d_a, seg_d_r, seg_dh0, seg_dc0, no_norms, clip, True, n_chunks,
             )  # fmt: skip
             if own:

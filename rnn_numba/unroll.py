@@ -20,7 +20,7 @@ from numba import prange
 
 from . import cells
 from ._jit import batch_chunks, jit_kernel, jit_parallel_kernel
-from ._linalg import matmul, rows_matmul, step_buffers, step_weight_transpose
+from ._linalg import matmul, rows_matmul, step_weight
 from ._workspace import work_array
 
 
@@ -92,7 +92,7 @@ class Trajectory:
 
 
 @jit_parallel_kernel
-def _unroll_kernel(kind, nonlinearity, a, w_hh, w_hh_t, b_rec, lengths, h, c, cache, rec, n_chunks):
+def _unroll_kernel(kind, nonlinearity, a, w_hh, w_hh_packed, b_rec, lengths, h, c, cache, rec, n_chunks):
     """Run the recurrence of cell ``kind`` over T steps, in place.
 
     The batch is split into ``n_chunks`` groups of whole sequences, one per
@@ -103,9 +103,9 @@ def _unroll_kernel(kind, nonlinearity, a, w_hh, w_hh_t, b_rec, lengths, h, c, ca
     a : ndarray, shape (T, B, G*H)
         Input projections, bias included.
     w_hh : ndarray, shape (H, G*H)
-    w_hh_t : ndarray, shape (G*H, H) or (0, 0)
-        W_hh transposed, to run each step's product transposed (see
-        :func:`rnn_numba._linalg.step_weight_transpose`); empty for the plain product.
+    w_hh_packed : ndarray, shape (ceil(G*H / NR), H, NR) or (0, 0, 0)
+        W_hh packed for each step's product (see
+        :func:`rnn_numba._linalg.step_weight`); empty for BLAS.
     b_rec : ndarray, shape (H,) or (0,)
         The cell's recurrent bias (a GRU's b_hn), empty if none.
     lengths : ndarray of int64, shape (B,)
@@ -120,15 +120,14 @@ def _unroll_kernel(kind, nonlinearity, a, w_hh, w_hh_t, b_rec, lengths, h, c, ca
     n_batch = a.shape[1]
     for chunk in prange(n_chunks):
         b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
-        _unroll_rows(kind, nonlinearity, a, w_hh, w_hh_t, b_rec, lengths, h, c, cache, rec, b0, b1)
+        _unroll_rows(kind, nonlinearity, a, w_hh, w_hh_packed, b_rec, lengths, h, c, cache, rec, b0, b1)
 
 
 @jit_kernel
-def _unroll_rows(kind, nonlinearity, a, w_hh, w_hh_t, b_rec, lengths, h, c, cache, rec, b0, b1):
+def _unroll_rows(kind, nonlinearity, a, w_hh, w_hh_packed, b_rec, lengths, h, c, cache, rec, b0, b1):
     """The serial recursion for sequences b0:b1 (arguments of :func:`_unroll_kernel`)."""
-    h_t, rec_t = step_buffers(w_hh_t, b1 - b0)
     for t in range(a.shape[0]):
-        rows_matmul(h[t], w_hh, w_hh_t, rec, h_t, rec_t, b0, b1)
+        rows_matmul(h[t], w_hh, w_hh_packed, rec, b0, b1)
         cells.forward_step(kind, nonlinearity, b0, b1, a[t], rec, b_rec, h[t], c[t], h[t + 1], c[t + 1], cache[t])
         for b in range(b0, b1):
             if t >= lengths[b]:
@@ -214,13 +213,13 @@ def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, keep_cache=True):
     cache = np.empty((n_steps if keep_cache else block, n_batch, cache_width), dtype=dtype)
     rec = np.empty((n_batch, cell.N_GATES * n_hidden), dtype=dtype)
     b_rec = _recurrent_bias(model, p)
-    w_hh_t = step_weight_transpose(p["W_hh"], n_batch // n_chunks)
+    w_hh_packed = step_weight(p["W_hh"], n_batch // n_chunks)
     for t0 in range(0, n_steps, block):
         t1 = min(t0 + block, n_steps)
         a = _input_projection(p, x[t0:t1], n_chunks)
         block_cache = cache[t0:t1] if keep_cache else cache[: t1 - t0]
         _unroll_kernel(
-            model.kind, model.nonlinearity_code, a, p["W_hh"], w_hh_t, b_rec, lengths - t0 if t0 else lengths,
+            model.kind, model.nonlinearity_code, a, p["W_hh"], w_hh_packed, b_rec, lengths - t0 if t0 else lengths,
             h[t0 : t1 + 1], c[t0 : t1 + 1], block_cache, rec, n_chunks,
         )  # fmt: skip
     return LayerTrajectory(h=h, c=c if cell.HAS_CELL_STATE else None, cache=cache if keep_cache else None)

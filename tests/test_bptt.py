@@ -372,31 +372,39 @@ def test_truncations_skip_segments_without_loss_exactly(cell):
     assert nothing.loss == 0 and not np.any(nothing.grad)
 
 
+def packed_and_blas_gradients(net, n_threads, x, y, kwargs):
+    """``net.backward`` with every step's product on a packed W_hh, then on BLAS."""
+    with numba_threads(n_threads), pytest.MonkeyPatch.context() as mp:
+        decided = []
+        original = rn._linalg.packs_steps
+        spy = lambda *args: decided.append(original(*args)) or decided[-1]  # noqa: E731
+        mp.setattr(rn._linalg, "packs_steps", spy)
+        mp.setattr(rn.fused, "packs_steps", spy)
+        packed = net.backward(x, y, **kwargs)
+        assert decided and all(decided)
+        mp.setattr(rn._linalg, "packs_steps", lambda *args: False)
+        mp.setattr(rn.fused, "packs_steps", lambda *args: False)
+        return packed, net.backward(x, y, **kwargs)
+
+
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
 @pytest.mark.parametrize("n_threads", [1, 2])
 @pytest.mark.parametrize("schedule", [{}, {"tbptt": (3, 5)}])
-def test_transposed_step_products_give_the_plain_products_gradient(cell, n_threads, schedule):
-    # float32 with 2+ rows per thread and W_hh of 64 x 64 elements or more runs every step's
-    # product transposed (rnn_numba._linalg.transposed_steps); it must be the same gradient.
-    n_hidden = {"elman": 64, "lstm": 32, "gru": 40}[cell]
+def test_packed_step_products_give_the_blas_products_gradient(cell, n_threads, schedule):
+    # With 2+ rows per thread every step's product runs on a packed W_hh (rnn_numba._linalg.packs_steps);
+    # it must be the same gradient as BLAS's, in float32 and float64. Sizes leave short last panels.
+    n_hidden = {"elman": 20, "lstm": 32, "gru": 37}[cell]
     net64 = rn.RNN(cell, 3, n_hidden, 2, num_layers=1 if n_threads == 1 else 2, seed=4, recurrent_init="orthogonal")
-    net = net64.astype(np.float32)
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(9, 4, 3)), rng.normal(size=(9, 4, 2))
     kwargs = dict(lengths=[9, 7, 9, 4], **schedule)
-    with numba_threads(n_threads), pytest.MonkeyPatch.context() as mp:
-        decided = []
-        original = rn._linalg.transposed_steps
-        spy = lambda *args: decided.append(original(*args)) or decided[-1]  # noqa: E731
-        mp.setattr(rn._linalg, "transposed_steps", spy)
-        mp.setattr(rn.fused, "transposed_steps", spy)
-        transposed = net.backward(x.astype(np.float32), y.astype(np.float32), **kwargs)
-        assert decided and all(decided)
-        mp.setattr(rn._linalg, "transposed_steps", lambda *args: False)
-        mp.setattr(rn.fused, "transposed_steps", lambda *args: False)
-        plain = net.backward(x.astype(np.float32), y.astype(np.float32), **kwargs)
-    reference = net64.backward(x, y, **kwargs)
-    scale = np.max(np.abs(reference.grad))
-    np.testing.assert_allclose(transposed.grad, plain.grad, rtol=0, atol=1e-5 * scale)
-    np.testing.assert_allclose(transposed.grad, reference.grad, rtol=0, atol=1e-4 * scale)
-    np.testing.assert_allclose(transposed.dh0, plain.dh0, rtol=0, atol=1e-5 * max(np.max(np.abs(plain.dh0)), 1e-3))
+    grads = {}
+    for net in (net64, net64.astype(np.float32)):
+        packed, blas = packed_and_blas_gradients(net, n_threads, x.astype(net.dtype), y.astype(net.dtype), kwargs)
+        tol = 1e-5 if net.dtype == np.float32 else 1e-13
+        scale = np.max(np.abs(blas.grad))
+        np.testing.assert_allclose(packed.grad, blas.grad, rtol=0, atol=tol * scale)
+        np.testing.assert_allclose(packed.dh0, blas.dh0, rtol=0, atol=tol * max(np.max(np.abs(blas.dh0)), 1e-3))
+        grads[net.dtype] = packed.grad
+    scale = np.max(np.abs(grads[np.float64]))
+    np.testing.assert_allclose(grads[np.float32], grads[np.float64], rtol=0, atol=1e-4 * scale)
