@@ -16,17 +16,17 @@ NR is two 256-bit vectors: 16 float32 or 8 float64 columns. Numba has no
 vector type to keep such accumulators in registers (hand-written Numba loops
 for these products reached 20-28 GFLOP/s on one core here, below OpenBLAS), so
 :func:`_panel_block` is written in LLVM IR; LLVM lowers the vectors to
-whatever the CPU has. Alone on one core it ran at 62-80 GFLOP/s in float32
-and 32 in float64 (16 x 128 by 128 x 512).
+whatever the CPU has.
 
 Measured here (2-core AMD EPYC, AVX2) on two threads, each multiplying its
 own rows as in the batch-split recursions, against the faster of OpenBLAS's
-x @ w and (w.T @ x.T).T with the transposing copies (medians of 7): 16 rows
-by W_hh of an H = 128 Elman, GRU and LSTM cell (128 x 128, 384, 512) 1.46x-1.67x
-faster in float32 and 1.56x-1.67x in float64, the backward's W_hh.T (384 and
-512 x 128) 1.46x-1.63x; 32 rows by 512 x 512 to 2048 x 512 1.11x-1.25x; 2 to
-4 rows 2.5x-5x. For one row, a matrix-vector product, BLAS was faster (1 by
-64 x 256: 0.63x float32, 0.74x float64) and is kept.
+x @ w and (w.T @ x.T).T with the transposing copies (medians of 7, one
+process): 16 rows by the W_hh of an H = 128 Elman, GRU or LSTM cell (128 x
+128, 384, 512) 1.44x-1.64x faster in float32 and 1.68x-1.74x in float64, by
+the backward's W_hh.T (384 and 512 x 128) 1.65x-1.78x; 32 rows by 512 x 512
+to 2048 x 512 1.29x-1.39x; 2 to 4 rows 2.7x-4.8x. For one row, a
+matrix-vector product, BLAS was as fast or faster (1 by 64 x 256: 0.99x
+float32, 0.75x float64) and is kept.
 """
 
 import numpy as np
