@@ -10,7 +10,7 @@ step runs a micro-kernel over them (:func:`packed_matmul`): a block of up to
 registers while k runs, one broadcast of x and two vector loads of the panel
 per k (Goto & van de Geijn 2008, "Anatomy of high-performance matrix
 multiplication", ACM TOMS 34(3); the micro-kernel of BLIS, Van Zee & van de
-Geijn 2015). K is split into blocks of ``K_BLOCK``.
+Geijn 2015, ACM TOMS 41(3)). K is split into blocks of ``K_BLOCK``.
 
 NR is two 256-bit vectors: 16 float32 or 8 float64 columns. Numba has no
 vector type to keep such accumulators in registers (hand-written Numba loops
@@ -68,7 +68,7 @@ def packed_matmul(x, w_packed, out, b0, b1):
     """out[b0:b1] = x[b0:b1] @ w for C-contiguous x (B, K), out (B, N) and w packed by :func:`pack`."""
     n_inner, n_cols = x.shape[1], out.shape[1]
     width = w_packed.shape[2]
-    for k0 in range(0, max(n_inner, 1), K_BLOCK):
+    for k0 in range(0, max(n_inner, 1), K_BLOCK):  # at least one pass: K = 0 writes zeros
         k1 = min(k0 + K_BLOCK, n_inner)
         for p in range(w_packed.shape[0]):
             for r in range(b0, b1, MR):
