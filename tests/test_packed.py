@@ -61,3 +61,11 @@ def test_a_non_finite_input_reaches_exactly_the_outputs_it_touches(dtype, row, c
         expected = x.astype(np.float64) @ w.astype(np.float64)
     np.testing.assert_array_equal(np.isfinite(out), np.isfinite(expected))
     np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
+
+
+def test_an_empty_inner_dimension_writes_zeros():
+    for dtype in (np.float32, np.float64):
+        out = np.full((5, 3), np.nan, dtype=dtype)
+        packed_matmul(np.empty((5, 0), dtype=dtype), pack(np.empty((0, 3), dtype=dtype)), out, 1, 4)
+        np.testing.assert_array_equal(out[1:4], 0)
+        assert np.isnan(out[0]).all() and np.isnan(out[4]).all()
