@@ -1,20 +1,18 @@
-"""The GEMMs over all T*B rows, on Numba's threads, and the per-step products of the recursions.
+"""The GEMMs over all T*B rows, on Numba's threads.
 
 Inside a batch-parallel computation BLAS is held to one thread (see
 :func:`rnn_numba._jit.single_threaded_blas`), so these split the rows over
 Numba's threads themselves, one single-threaded BLAS call per chunk. With
 one chunk they are plain NumPy calls.
 
-Each step of a recursion multiplies a thread's rows of the state (or of the
-deltas) by a weight matrix: x[b0:b1] @ w, a GEMM with few rows, which
-:func:`rows_matmul` runs on a weight packed once (:mod:`rnn_numba._packed`).
+The per-step products of the recursions, a thread's few rows times W_hh, are
+in :mod:`rnn_numba._packed`.
 """
 
 import numpy as np
 from numba import prange
 
-from ._jit import jit_kernel, jit_parallel_kernel, jit_step_kernel
-from ._packed import pack, packed_matmul
+from ._jit import jit_kernel, jit_parallel_kernel
 
 
 @jit_parallel_kernel
@@ -123,43 +121,3 @@ def matmul_tn(a, b, n_chunks, column_sums=False):
     partial_sums = np.empty((n_chunks, b.shape[1] if column_sums else 0), dtype=a.dtype)
     _matmul_tn_rows(a, b, partial, partial_sums, n_chunks)
     return (partial.sum(axis=0), partial_sums.sum(axis=0)) if column_sums else partial.sum(axis=0)
-
-
-def packs_steps(rows_per_chunk):
-    """Whether per-step products x[b0:b1] @ w run on a packed weight (:func:`rows_matmul`): from 2 rows per thread.
-
-    For one row, a matrix-vector product, BLAS was faster (see :mod:`rnn_numba._packed`).
-    """
-    return rows_per_chunk >= 2
-
-
-def step_weight(w, rows_per_chunk):
-    """``w`` packed for :func:`rows_matmul` if :func:`packs_steps` says so, else an empty (0, 0, 0) array.
-
-    Parameters
-    ----------
-    w : ndarray, shape (K, N)
-    rows_per_chunk : int
-        Rows of ``x`` per thread (the batch over the threads).
-
-    Returns
-    -------
-    ndarray, shape (ceil(N / NR), K, NR) or (0, 0, 0)
-        NR from :func:`rnn_numba._packed.pack`.
-    """
-    if packs_steps(rows_per_chunk):
-        return pack(np.ascontiguousarray(w))
-    return np.empty((0, 0, 0), dtype=w.dtype)
-
-
-@jit_step_kernel
-def rows_matmul(x, w, w_packed, out, b0, b1):
-    """out[b0:b1] = x[b0:b1] @ w for C-contiguous x (B, K), w (K, N), out (B, N).
-
-    With ``w_packed`` non-empty (``w`` packed by :func:`step_weight`), by the
-    micro-kernel of :mod:`rnn_numba._packed`; else by BLAS.
-    """
-    if w_packed.shape[0] == 0:
-        np.dot(x[b0:b1], w, out[b0:b1])
-    else:
-        packed_matmul(x, w_packed, out, b0, b1)

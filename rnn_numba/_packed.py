@@ -10,7 +10,10 @@ step runs a micro-kernel over them (:func:`packed_matmul`): a block of up to
 registers while k runs, one broadcast of x and two vector loads of the panel
 per k (Goto & van de Geijn 2008, "Anatomy of high-performance matrix
 multiplication", ACM TOMS 34(3); the micro-kernel of BLIS, Van Zee & van de
-Geijn 2015, ACM TOMS 41(3)). K is split into blocks of ``K_BLOCK``.
+Geijn 2015, ACM TOMS 41(3)). With one or two rows per thread a block spans
+four or two panels instead, so that it still has 8 independent accumulators:
+one row times one panel would be two chains of dependent multiply-adds,
+bound by their latency. K is split into blocks of ``K_BLOCK``.
 
 NR is two 256-bit vectors: 16 float32 or 8 float64 columns. Numba has no
 vector type to keep such accumulators in registers (hand-written Numba loops
@@ -24,9 +27,11 @@ x @ w and (w.T @ x.T).T with the transposing copies (medians of 7, one
 process): 16 rows by the W_hh of an H = 128 Elman, GRU or LSTM cell (128 x
 128, 384, 512) 1.44x-1.64x faster in float32 and 1.68x-1.74x in float64, by
 the backward's W_hh.T (384 and 512 x 128) 1.65x-1.78x; 32 rows by 512 x 512
-to 2048 x 512 1.29x-1.39x; 2 to 4 rows 2.7x-4.8x. For one row, a
-matrix-vector product, BLAS was as fast or faster (1 by 64 x 256: 0.99x
-float32, 0.75x float64) and is kept.
+to 2048 x 512 1.29x-1.39x; 2 to 4 rows 2.7x-4.8x. One row (a matrix-vector
+product, one thread, 32 x 32 to 128 x 512): as fast as OpenBLAS's or up to
+1.9x faster in float32, 1.06x-1.8x in float64; the blocks of four panels
+were 1.2x-2.2x faster than one-panel blocks for one row, and two-panel
+blocks 1.2x-1.6x for two rows.
 """
 
 import numpy as np
@@ -44,6 +49,8 @@ VECTOR_BYTES = 32  # one AVX2 register
 #: K per pass over the panels. A panel of 512 x NR values (32 KB) no longer fits the L1 cache beside the rows of
 #: x, but 512 was 1.0x-1.1x faster than 256 and 128 (K = 512 and 2048, in one process): the streams prefetch well.
 K_BLOCK = 512
+#: The (rows, panels) blocks :func:`_panel_block` compiles: at most MR rows x panels, 2 accumulators per panel and row.
+BLOCKS = ((1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2), (3, 1), (4, 1))
 
 
 @jit_kernel
@@ -65,23 +72,33 @@ def pack(w):
 
 @jit_kernel
 def packed_matmul(x, w_packed, out, b0, b1):
-    """out[b0:b1] = x[b0:b1] @ w for C-contiguous x (B, K), out (B, N) and w packed by :func:`pack`."""
+    """out[b0:b1] = x[b0:b1] @ w for C-contiguous x (B, K), out (B, N) and w packed by :func:`pack`.
+
+    Blocks of up to MR rows times one panel; with one or two rows, times up
+    to four or two panels (one of :data:`BLOCKS` in every case).
+    """
     n_inner, n_cols = x.shape[1], out.shape[1]
-    width = w_packed.shape[2]
+    n_panels, width = w_packed.shape[0], w_packed.shape[2]
+    group = max(1, MR // max(b1 - b0, 1))  # panels per block
     for k0 in range(0, max(n_inner, 1), K_BLOCK):  # at least one pass: K = 0 writes zeros
         k1 = min(k0 + K_BLOCK, n_inner)
-        for p in range(w_packed.shape[0]):
+        for p in range(0, n_panels, group):
+            n_group = min(group, n_panels - p)
+            last_cols = min(width, n_cols - (p + n_group - 1) * width)
             for r in range(b0, b1, MR):
-                _panel_block(x, out, w_packed, r, min(MR, b1 - r), p, k0, k1, min(width, n_cols - p * width), k0 > 0)
+                _panel_block(x, out, w_packed, r, min(MR, b1 - r), p, n_group, k0, k1, last_cols, k0 > 0)
 
 
 @intrinsic
-def _panel_block(typingctx, x, out, w_packed, row0, n_rows, panel, k0, k1, n_cols, accumulate):
-    """out[rows, cols] (+)= x[rows, k0:k1] @ w_packed[panel, k0:k1, :n_cols], rows = row0 .. row0 + n_rows - 1.
+def _panel_block(typingctx, x, out, w_packed, row0, n_rows, panel, n_panels, k0, k1, last_cols, accumulate):
+    """out[rows, cols] (+)= x[rows, k0:k1] @ w[k0:k1, cols] for a block of n_rows rows and n_panels panels.
 
-    cols = panel * NR .. + n_cols; ``n_rows`` <= MR; added to ``out`` if
-    ``accumulate``, else written. One loop per row count, so no row is
-    computed twice.
+    rows = row0 .. row0 + n_rows - 1; cols = the columns of panels
+    ``panel`` .. ``panel + n_panels - 1``, of which the last has
+    ``last_cols`` (<= NR: the last panel of ``w`` may be short). Added to
+    ``out`` if ``accumulate``, else written. (n_rows, n_panels) must be one
+    of :data:`BLOCKS`, each compiled as its own loop, so that no row or
+    panel is computed twice.
     """
     arrays = (x, out, w_packed)
     if not all(isinstance(a, types.Array) and a.layout == "C" for a in arrays):
@@ -89,13 +106,13 @@ def _panel_block(typingctx, x, out, w_packed, row0, n_rows, panel, k0, k1, n_col
     if len({a.dtype for a in arrays}) != 1 or x.dtype not in (types.float32, types.float64):
         return None
     sig = types.void(x, out, w_packed, types.intp, types.intp, types.intp, types.intp, types.intp, types.intp,
-                     types.boolean)  # fmt: skip
+                     types.intp, types.boolean)  # fmt: skip
 
     def codegen(context, builder, signature, args):
         x_arr, out_arr, w_arr = (
             context.make_array(a)(context, builder, v) for a, v in zip(arrays, args[:3], strict=True)
         )
-        row0, n_rows, panel, k0, k1, n_cols, accumulate = args[3:]
+        row0, n_rows, panel, n_panels, k0, k1, last_cols, accumulate = args[3:]
         scalar = context.get_value_type(x.dtype)
         lanes = VECTOR_BYTES // context.get_abi_sizeof(scalar)
         width = 2 * lanes
@@ -115,57 +132,75 @@ def _panel_block(typingctx, x, out, w_packed, row0, n_rows, panel, k0, k1, n_col
         def vector_at(pointer, lane_offset):
             return builder.bitcast(builder.gep(pointer, [cgutils.intp_t(lane_offset)]), vector.as_pointer())
 
-        panel_start = builder.bitcast(
-            builder.gep(builder.bitcast(w_arr.data, cgutils.int8_t.as_pointer()), [builder.mul(panel, w_stride)]),
-            scalar.as_pointer(),
-        )
-        col0 = builder.mul(panel, cgutils.intp_t(width))
+        def panel_pointer(index):
+            offset = builder.mul(builder.add(panel, cgutils.intp_t(index)), w_stride)
+            return builder.bitcast(
+                builder.gep(builder.bitcast(w_arr.data, cgutils.int8_t.as_pointer()), [offset]), scalar.as_pointer()
+            )
+
+        def store(target, value):
+            """Write ``value`` at ``target``, or add it if ``accumulate``."""
+            value = builder.select(accumulate, builder.fadd(builder.load(target, align=1), value), value)
+            builder.store(value, target, align=1)
+
+        def store_panel(out_rows, totals):
+            """Store each row's two accumulators (lo, hi) into its NR columns."""
+            for out_r, halves in zip(out_rows, totals, strict=True):
+                for half, total in enumerate(halves):
+                    store(vector_at(out_r, half * lanes), builder.load(total))
+
+        def store_columns(out_rows, totals, n_cols):
+            """Store the first ``n_cols`` lanes of each row's accumulators, element by element."""
+            for out_r, (lo_total, hi_total) in zip(out_rows, totals, strict=True):
+                with cgutils.for_range(builder, n_cols) as loop:
+                    j = loop.index
+                    in_hi = builder.icmp_signed(">=", j, cgutils.intp_t(lanes))
+                    lane = builder.select(in_hi, builder.sub(j, cgutils.intp_t(lanes)), j)
+                    lane = builder.trunc(lane, cgutils.int32_t)
+                    lo = builder.extract_element(builder.load(lo_total), lane)
+                    hi = builder.extract_element(builder.load(hi_total), lane)
+                    store(builder.gep(out_r, [j]), builder.select(in_hi, hi, lo))
+
         done = builder.append_basic_block("panel_block.done")
-        switch = builder.switch(n_rows, done)
-        for m in range(1, MR + 1):
-            case = builder.append_basic_block(f"panel_block.rows{m}")
-            switch.add_case(cgutils.intp_t(m), case)
+        switch = builder.switch(builder.add(builder.mul(n_rows, cgutils.intp_t(8)), n_panels), done)
+        for m, q in BLOCKS:
+            case = builder.append_basic_block(f"panel_block.rows{m}.panels{q}")
+            switch.add_case(cgutils.intp_t(8 * m + q), case)
             builder.position_at_end(case)
             rows = [builder.add(row0, cgutils.intp_t(r)) for r in range(m)]
             x_rows = [row_pointer(x_arr, x_stride, row, cgutils.intp_t(0)) for row in rows]
-            sums = [cgutils.alloca_once_value(builder, ir.Constant(vector, None)) for _ in range(2 * m)]
+            panels = [panel_pointer(i) for i in range(q)]
+            # sums[r][2 * i + half]: row r, panel i, vector half
+            sums = [
+                [cgutils.alloca_once_value(builder, ir.Constant(vector, None)) for _ in range(2 * q)] for _ in range(m)
+            ]
             with cgutils.for_range(builder, builder.sub(k1, k0)) as loop:
                 k = builder.add(k0, loop.index)
-                w_k = builder.gep(panel_start, [builder.mul(k, cgutils.intp_t(width))])
-                w_lo = builder.load(vector_at(w_k, 0), align=1)
-                w_hi = builder.load(vector_at(w_k, lanes), align=1)
-                for r in range(m):  # sums[r] += x[row r, k] * w_packed[panel, k, :]
+                w_vectors = []
+                for pointer in panels:
+                    w_k = builder.gep(pointer, [builder.mul(k, cgutils.intp_t(width))])
+                    w_vectors += [
+                        builder.load(vector_at(w_k, 0), align=1),
+                        builder.load(vector_at(w_k, lanes), align=1),
+                    ]
+                for r in range(m):  # sums[r] += x[row r, k] * w_packed[panels, k, :]
                     x_rk = builder.insert_element(ir.Constant(vector, None), builder.load(builder.gep(x_rows[r], [k])),
                                                   cgutils.int32_t(0))  # fmt: skip
                     x_rk = builder.shuffle_vector(x_rk, ir.Constant(vector, ir.Undefined), zero_lanes)
-                    for half, w_half in enumerate((w_lo, w_hi)):
-                        total = sums[2 * r + half]
-                        builder.store(builder.call(fmuladd, [x_rk, w_half, builder.load(total)]), total)
-            full = builder.icmp_signed("==", n_cols, cgutils.intp_t(width))
-            with builder.if_else(full) as (whole_panel, edge_panel):
-                with whole_panel:
-                    for r in range(m):
-                        out_r = row_pointer(out_arr, out_stride, rows[r], col0)
-                        for half in range(2):
-                            target = vector_at(out_r, half * lanes)
-                            value = builder.load(sums[2 * r + half])
-                            added = builder.fadd(builder.load(target, align=1), value)
-                            value = builder.select(accumulate, added, value)
-                            builder.store(value, target, align=1)
-                with edge_panel:  # the last panel's columns beyond N are padding: store element by element
-                    for r in range(m):
-                        out_r = row_pointer(out_arr, out_stride, rows[r], col0)
-                        with cgutils.for_range(builder, n_cols) as loop:
-                            j = loop.index
-                            half_index = builder.icmp_signed(">=", j, cgutils.intp_t(lanes))
-                            lane = builder.trunc(builder.select(half_index, builder.sub(j, cgutils.intp_t(lanes)), j),
-                                                 cgutils.int32_t)  # fmt: skip
-                            lo = builder.extract_element(builder.load(sums[2 * r]), lane)
-                            hi = builder.extract_element(builder.load(sums[2 * r + 1]), lane)
-                            value = builder.select(half_index, hi, lo)
-                            target = builder.gep(out_r, [j])
-                            value = builder.select(accumulate, builder.fadd(builder.load(target), value), value)
-                            builder.store(value, target)
+                    for total, w_vector in zip(sums[r], w_vectors, strict=True):
+                        builder.store(builder.call(fmuladd, [x_rk, w_vector, builder.load(total)]), total)
+            for i in range(q):
+                col0 = builder.mul(builder.add(panel, cgutils.intp_t(i)), cgutils.intp_t(width))
+                out_rows = [row_pointer(out_arr, out_stride, row, col0) for row in rows]
+                totals = [(sums[r][2 * i], sums[r][2 * i + 1]) for r in range(m)]
+                if i < q - 1:  # only a block's last panel can be the short last panel of w
+                    store_panel(out_rows, totals)
+                    continue
+                with builder.if_else(builder.icmp_signed("==", last_cols, cgutils.intp_t(width))) as (whole, short):
+                    with whole:
+                        store_panel(out_rows, totals)
+                    with short:  # the columns beyond N are padding
+                        store_columns(out_rows, totals, last_cols)
             builder.branch(done)
         builder.position_at_end(done)
         return context.get_dummy_value()

@@ -35,7 +35,8 @@ from numba import prange
 
 from . import cells
 from ._jit import jit_kernel, jit_parallel_kernel, jit_step_kernel
-from ._linalg import matmul, matmul_tn, rows_matmul, step_weight
+from ._linalg import matmul, matmul_tn
+from ._packed import pack, packed_matmul
 from ._workspace import work_array
 from .unroll import block_steps, layer_cache
 
@@ -101,7 +102,7 @@ def _clip_rows(a, clip, b0, b1):
 
 @jit_parallel_kernel
 def _backward_kernel(
-    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh_t_packed, lengths, h, c, cache,
+    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t_packed, lengths, h, c, cache,
     d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, n_chunks,
 ):  # fmt: skip
     """Run the backward recursion of every segment, accumulating or writing deltas.
@@ -119,11 +120,9 @@ def _backward_kernel(
         dL/dh_{t+1} coming directly from the loss (or the layer above) at step t.
     dc_end : ndarray, shape (B, H) (or (B, 0) without a cell state)
         dL/dc_T from outside, the starting dc of a segment that ends at T.
-    w_hh_t : ndarray, shape (G*H, H)
-        W_hh transposed, C-contiguous.
-    w_hh_t_packed : ndarray, shape (ceil(H / NR), G*H, NR) or (0, 0, 0)
-        ``w_hh_t`` packed for each step's product dL/dr_t @ W_hh.T (see
-        :func:`rnn_numba._linalg.step_weight`); empty for BLAS.
+    w_hh_t_packed : ndarray, shape (ceil(H / NR), G*H, NR)
+        W_hh.T (G*H, H) packed for each step's product dL/dr_t @ W_hh.T by
+        :func:`rnn_numba._packed.pack`.
     lengths : ndarray of int64, shape (B,)
     h, c : ndarray, shape (T + 1, B, H) (c: (T + 1, B, 0) without a cell state)
     cache : ndarray, shape (T, B, CACHE_WIDTH * H)
@@ -149,14 +148,14 @@ def _backward_kernel(
     for chunk in prange(n_chunks):
         b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
         _backward_rows(
-            kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh_t_packed, lengths, h, c, cache,
+            kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t_packed, lengths, h, c, cache,
             d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, b0, b1,
         )  # fmt: skip
 
 
 @jit_kernel
 def _backward_rows(
-    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t, w_hh_t_packed, lengths, h, c, cache,
+    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t_packed, lengths, h, c, cache,
     d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, b0, b1,
 ):  # fmt: skip
     """The serial backward recursion of every segment for sequences b0:b1 (arguments of :func:`_backward_kernel`)."""
@@ -195,7 +194,7 @@ def _backward_rows(
                 if separate:
                     _clip_rows(dr_t, clip, b0, b1)
             # dL/dh_{t-1} = dL/dr_t @ W_hh.T (+ the cell's direct path)
-            rows_matmul(dr_t if separate else da_t, w_hh_t, w_hh_t_packed, dh_prev, b0, b1)
+            packed_matmul(dr_t if separate else da_t, w_hh_t_packed, dh_prev, b0, b1)
             if direct:
                 _add_rows(dh_prev, dh_direct, b0, b1)
             for b in range(b0, b1):
@@ -310,8 +309,7 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
     width = cell.N_GATES * n_hidden
     c_width = n_hidden if cell.HAS_CELL_STATE else 0
     params = model.layer_views(theta)
-    w_hh_t = [np.ascontiguousarray(p["W_hh"].T) for p in params]
-    w_hh_t_packed = [step_weight(w, n_batch // n_chunks) for w in w_hh_t]
+    w_hh_t_packed = [pack(p["W_hh"].T) for p in params]
     w_xh_t = [None] + [np.ascontiguousarray(p["W_xh"].T) for p in params[1:]]  # to pass deltas down
     # dL/dh and dL/dc at the end of the block being processed, per layer.
     dh = np.zeros((n_layers, n_batch, n_hidden), dtype=dtype) if dh_final is None else dh_final.copy()
@@ -339,9 +337,8 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
             dh[k] = 0
             dc_end, dc[k] = dc[k].copy(), 0
             _backward_kernel(
-                model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, segment, below, dc_end, w_hh_t[k],
-                w_hh_t_packed[k], lengths, layer.h[t0 : t1 + 1], c, cache, d_a, d_r, dh[k], dc[k], sq, clip,
-                False, n_chunks,
+                model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, segment, below, dc_end, w_hh_t_packed[k],
+                lengths, layer.h[t0 : t1 + 1], c, cache, d_a, d_r, dh[k], dc[k], sq, clip, False, n_chunks,
             )  # fmt: skip
             if record_norms:
                 sq_norms[k, t0 + 1 : t1 + 1] = sq[1:]
@@ -378,8 +375,7 @@ def _backprop_segments(model, theta, x, traj, inject, segments, n_chunks, dh_fin
     n_hidden, n_layers = model.n_hidden, model.num_layers
     width = cell.N_GATES * n_hidden
     params = model.layer_views(theta)
-    w_hh_t = [np.ascontiguousarray(p["W_hh"].T) for p in params]
-    w_hh_t_packed = [step_weight(w, n_batch // n_chunks) for w in w_hh_t]
+    w_hh_t_packed = [pack(p["W_hh"].T) for p in params]
     inputs = [x] + [layer.h[1:] for layer in traj.layers[:-1]]
     caches = [layer_cache(model, p, inputs[k], traj.layers[k], 0, n_steps, n_chunks) for k, p in enumerate(params)]
     dh_top = inject(0, n_steps)
@@ -426,8 +422,8 @@ def _backprop_segments(model, theta, x, traj, inject, segments, n_chunks, dh_fin
             seg_dc0 = np.zeros((n_batch, c_width), dtype=dtype)
             dc_end = dc_final[k] if dc_final is not None and hi == n_steps else no_dc
             _backward_kernel(
-                model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, local, inject_lo, dc_end, w_hh_t[k],
-                w_hh_t_packed[k], seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1], caches[k][lo:hi],
+                model.kind, model.nonlinearity_code, cell.HAS_DIRECT_PATH, local, inject_lo, dc_end, w_hh_t_packed[k],
+                seg_lengths, layer.h[lo : hi + 1], c[lo : hi + 1], caches[k][lo:hi],
                 seg_d_a, seg_d_r, seg_dh0, seg_dc0, no_norms, clip, True, n_chunks,
             )  # fmt: skip
             if own:

@@ -18,7 +18,6 @@ import numpy as np
 
 from . import losses
 from ._jit import batch_chunks, jit_kernel
-from ._linalg import packs_steps
 from ._packed import pack
 from ._workspace import work_array
 from .bptt import _backward_rows
@@ -72,7 +71,6 @@ def gradient(model, theta, x, h0, c0, lengths, loss, target, weights, reduction,
         target.reshape(-1, model.n_out) if is_mse else np.zeros((0, model.n_out), dtype=dtype),
         np.zeros(0, dtype=np.int64) if is_mse else target.ravel(),
         weights.ravel(), reduction == "mean", theta, _block_table(model), dtype(clip), record_norms,
-        packs_steps(n_batch),
         work_array("projection", (x.shape[0], n_batch, width), dtype),
         work_array("recurrent", (x.shape[0] if cell.SEPARATE_RECURRENT_DELTA else 0, n_batch, width), dtype),
     )  # fmt: skip
@@ -116,7 +114,7 @@ def _vector(theta, table, row):
 @jit_kernel
 def _gradient_kernel(
     kind, nonlinearity, direct, separate, cache_width, rec_gate, n_out, loss_code,
-    x, h0, c0, lengths, target, classes, weights, mean, theta, table, clip, record_norms, pack_steps,
+    x, h0, c0, lengths, target, classes, weights, mean, theta, table, clip, record_norms,
     projection, recurrent,
 ):  # fmt: skip
     """Forward, loss and full BPTT of one layer on one thread.
@@ -126,9 +124,7 @@ def _gradient_kernel(
     and recurrent-bias gate; ``h0``, ``c0`` (B, H or 0); ``target`` (M,
     n_out) floats for MSE, ``classes`` (M,) ints for cross-entropy (M = T*B
     rows; the other is empty); ``weights`` (M,) the loss weights, ``mean``
-    the reduction; ``table`` from :func:`_block_table`; ``pack_steps``
-    whether the recursions run their per-step products on packed weights
-    (see :func:`rnn_numba._linalg.packs_steps`); ``projection`` (T, B, G*H)
+    the reduction; ``table`` from :func:`_block_table`; ``projection`` (T, B, G*H)
     and ``recurrent`` (T or 0, B, G*H) work buffers (see
     :mod:`rnn_numba._workspace`), for the input projections then the deltas
     dL/da, and for a GRU's dL/dr.
@@ -156,10 +152,8 @@ def _gradient_kernel(
     h[0], c[0] = h0, c0
     cache = np.empty((n_steps, n_batch, cache_width * n_hidden), dtype=dtype)
     rec = np.empty((n_batch, width), dtype=dtype)
-    w_hh_t = np.ascontiguousarray(w_hh.T)
-    no_weight = np.empty((0, 0, 0), dtype=dtype)
-    w_hh_packed, w_hh_t_packed = (pack(w_hh), pack(w_hh_t)) if pack_steps else (no_weight, no_weight)
-    _unroll_rows(kind, nonlinearity, a, w_hh, w_hh_packed, b_rec, lengths, h, c, cache, rec, first_row, n_batch)
+    w_hh_packed, w_hh_t_packed = pack(w_hh), pack(w_hh.T)  # for each step's product
+    _unroll_rows(kind, nonlinearity, a, w_hh_packed, b_rec, lengths, h, c, cache, rec, first_row, n_batch)
     states, h_prev = h[1:].reshape(n_rows, n_hidden), h[:-1].reshape(n_rows, n_hidden)
     y = np.dot(states, w_hy)
     y += b_y
@@ -179,7 +173,7 @@ def _gradient_kernel(
     sq = np.zeros((n_steps + 1 if record_norms else 0, n_batch), dtype=dtype)
     segment = np.array([[0, n_steps, 0]], dtype=np.int64)
     _backward_rows(
-        kind, nonlinearity, direct, segment, dh_loss, np.zeros_like(c0), w_hh_t, w_hh_t_packed, lengths,
+        kind, nonlinearity, direct, segment, dh_loss, np.zeros_like(c0), w_hh_t_packed, lengths,
         h, c, cache, d_a, d_r, dh0, dc0, sq, clip, False, first_row, n_batch,
     )  # fmt: skip
     d_a2 = d_a.reshape(n_rows, width)

@@ -20,7 +20,8 @@ from numba import prange
 
 from . import cells
 from ._jit import batch_chunks, jit_kernel, jit_parallel_kernel
-from ._linalg import matmul, rows_matmul, step_weight
+from ._linalg import matmul
+from ._packed import pack, packed_matmul
 from ._workspace import work_array
 
 
@@ -92,7 +93,7 @@ class Trajectory:
 
 
 @jit_parallel_kernel
-def _unroll_kernel(kind, nonlinearity, a, w_hh, w_hh_packed, b_rec, lengths, h, c, cache, rec, n_chunks):
+def _unroll_kernel(kind, nonlinearity, a, w_hh_packed, b_rec, lengths, h, c, cache, rec, n_chunks):
     """Run the recurrence of cell ``kind`` over T steps, in place.
 
     The batch is split into ``n_chunks`` groups of whole sequences, one per
@@ -102,10 +103,9 @@ def _unroll_kernel(kind, nonlinearity, a, w_hh, w_hh_packed, b_rec, lengths, h, 
     ----------
     a : ndarray, shape (T, B, G*H)
         Input projections, bias included.
-    w_hh : ndarray, shape (H, G*H)
-    w_hh_packed : ndarray, shape (ceil(G*H / NR), H, NR) or (0, 0, 0)
-        W_hh packed for each step's product (see
-        :func:`rnn_numba._linalg.step_weight`); empty for BLAS.
+    w_hh_packed : ndarray, shape (ceil(G*H / NR), H, NR)
+        W_hh (H, G*H) packed for each step's product by
+        :func:`rnn_numba._packed.pack`.
     b_rec : ndarray, shape (H,) or (0,)
         The cell's recurrent bias (a GRU's b_hn), empty if none.
     lengths : ndarray of int64, shape (B,)
@@ -120,14 +120,14 @@ def _unroll_kernel(kind, nonlinearity, a, w_hh, w_hh_packed, b_rec, lengths, h, 
     n_batch = a.shape[1]
     for chunk in prange(n_chunks):
         b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
-        _unroll_rows(kind, nonlinearity, a, w_hh, w_hh_packed, b_rec, lengths, h, c, cache, rec, b0, b1)
+        _unroll_rows(kind, nonlinearity, a, w_hh_packed, b_rec, lengths, h, c, cache, rec, b0, b1)
 
 
 @jit_kernel
-def _unroll_rows(kind, nonlinearity, a, w_hh, w_hh_packed, b_rec, lengths, h, c, cache, rec, b0, b1):
+def _unroll_rows(kind, nonlinearity, a, w_hh_packed, b_rec, lengths, h, c, cache, rec, b0, b1):
     """The serial recursion for sequences b0:b1 (arguments of :func:`_unroll_kernel`)."""
     for t in range(a.shape[0]):
-        rows_matmul(h[t], w_hh, w_hh_packed, rec, b0, b1)
+        packed_matmul(h[t], w_hh_packed, rec, b0, b1)
         cells.forward_step(kind, nonlinearity, b0, b1, a[t], rec, b_rec, h[t], c[t], h[t + 1], c[t + 1], cache[t])
         for b in range(b0, b1):
             if t >= lengths[b]:
@@ -213,13 +213,13 @@ def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, keep_cache=True):
     cache = np.empty((n_steps if keep_cache else block, n_batch, cache_width), dtype=dtype)
     rec = np.empty((n_batch, cell.N_GATES * n_hidden), dtype=dtype)
     b_rec = _recurrent_bias(model, p)
-    w_hh_packed = step_weight(p["W_hh"], n_batch // n_chunks)
+    w_hh_packed = pack(p["W_hh"])
     for t0 in range(0, n_steps, block):
         t1 = min(t0 + block, n_steps)
         a = _input_projection(p, x[t0:t1], n_chunks)
         block_cache = cache[t0:t1] if keep_cache else cache[: t1 - t0]
         _unroll_kernel(
-            model.kind, model.nonlinearity_code, a, p["W_hh"], w_hh_packed, b_rec, lengths - t0 if t0 else lengths,
+            model.kind, model.nonlinearity_code, a, w_hh_packed, b_rec, lengths - t0 if t0 else lengths,
             h[t0 : t1 + 1], c[t0 : t1 + 1], block_cache, rec, n_chunks,
         )  # fmt: skip
     return LayerTrajectory(h=h, c=c if cell.HAS_CELL_STATE else None, cache=cache if keep_cache else None)

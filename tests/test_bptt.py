@@ -372,39 +372,19 @@ def test_truncations_skip_segments_without_loss_exactly(cell):
     assert nothing.loss == 0 and not np.any(nothing.grad)
 
 
-def packed_and_blas_gradients(net, n_threads, x, y, kwargs):
-    """``net.backward`` with every step's product on a packed W_hh, then on BLAS."""
-    with numba_threads(n_threads), pytest.MonkeyPatch.context() as mp:
-        decided = []
-        original = rn._linalg.packs_steps
-        spy = lambda *args: decided.append(original(*args)) or decided[-1]  # noqa: E731
-        mp.setattr(rn._linalg, "packs_steps", spy)
-        mp.setattr(rn.fused, "packs_steps", spy)
-        packed = net.backward(x, y, **kwargs)
-        assert decided and all(decided)
-        mp.setattr(rn._linalg, "packs_steps", lambda *args: False)
-        mp.setattr(rn.fused, "packs_steps", lambda *args: False)
-        return packed, net.backward(x, y, **kwargs)
-
-
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
-@pytest.mark.parametrize("n_threads", [1, 2])
-@pytest.mark.parametrize("schedule", [{}, {"tbptt": (3, 5)}])
-def test_packed_step_products_give_the_blas_products_gradient(cell, n_threads, schedule):
-    # With 2+ rows per thread every step's product runs on a packed W_hh (rnn_numba._linalg.packs_steps);
-    # it must be the same gradient as BLAS's, in float32 and float64. Sizes leave short last panels.
+@pytest.mark.parametrize(("n_batch", "n_threads"), [(1, 1), (2, 1), (3, 1), (3, 2), (5, 2), (9, 2)])
+def test_step_products_in_every_block_shape_give_the_reference_gradient(cell, n_batch, n_threads):
+    # Every step's product runs on a packed W_hh (rnn_numba._packed): 1, 2, 3 or 4+ rows per thread take blocks
+    # of 1 row x 4 panels, 2 x 2, 3 x 1 and 4 x 1; these widths leave short last panels of W_hh and W_hh.T.
     n_hidden = {"elman": 20, "lstm": 32, "gru": 37}[cell]
-    net64 = rn.RNN(cell, 3, n_hidden, 2, num_layers=1 if n_threads == 1 else 2, seed=4, recurrent_init="orthogonal")
+    net = rn.RNN(cell, 3, n_hidden, 2, seed=4, recurrent_init="orthogonal")
     rng = np.random.default_rng(5)
-    x, y = rng.normal(size=(9, 4, 3)), rng.normal(size=(9, 4, 2))
-    kwargs = dict(lengths=[9, 7, 9, 4], **schedule)
-    grads = {}
-    for net in (net64, net64.astype(np.float32)):
-        packed, blas = packed_and_blas_gradients(net, n_threads, x.astype(net.dtype), y.astype(net.dtype), kwargs)
-        tol = 1e-5 if net.dtype == np.float32 else 1e-13
-        scale = np.max(np.abs(blas.grad))
-        np.testing.assert_allclose(packed.grad, blas.grad, rtol=0, atol=tol * scale)
-        np.testing.assert_allclose(packed.dh0, blas.dh0, rtol=0, atol=tol * max(np.max(np.abs(blas.dh0)), 1e-3))
-        grads[net.dtype] = packed.grad
-    scale = np.max(np.abs(grads[np.float64]))
-    np.testing.assert_allclose(grads[np.float32], grads[np.float64], rtol=0, atol=1e-4 * scale)
+    x, y = rng.normal(size=(9, n_batch, 3)), rng.normal(size=(9, n_batch, 2))
+    lengths = np.maximum(9 - 2 * np.arange(n_batch), 1)
+    with numba_threads(n_threads):
+        grad64 = net.backward(x, y, lengths=lengths).grad
+        grad32 = net.astype(np.float32).backward(x.astype(np.float32), y.astype(np.float32), lengths=lengths).grad
+    _, expected, _, _ = naive.gradient(net, x, y, lengths=lengths)
+    np.testing.assert_allclose(grad64, expected, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(grad32, expected, rtol=0, atol=1e-4 * np.max(np.abs(expected)))

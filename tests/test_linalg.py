@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn_numba._linalg import matmul, matmul_tn, packs_steps, rows_matmul, step_weight
+from rnn_numba._linalg import matmul, matmul_tn
 
 
 @settings(deadline=None, max_examples=30)
@@ -44,32 +44,3 @@ def test_outer_product_is_exact_and_writes_into_out(n_chunks):
     bias = rng.normal(size=9)
     assert matmul(a, b, n_chunks, out=out, bias=bias) is out
     np.testing.assert_array_equal(out, a * b + bias)
-
-
-@settings(deadline=None, max_examples=40)
-@given(
-    n_batch=st.integers(1, 9), k=st.integers(1, 12), n=st.integers(1, 12), packed=st.booleans(),
-    dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16), data=st.data(),
-)  # fmt: skip
-def test_rows_matmul_writes_the_product_of_its_rows_only(n_batch, k, n, packed, dtype, seed, data):
-    b0 = data.draw(st.integers(0, n_batch - 1))
-    b1 = data.draw(st.integers(b0 + 1, n_batch))
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n_batch, k)).astype(dtype)
-    w = rng.normal(size=(k, n)).astype(dtype)
-    w_packed = step_weight(w, 2 if packed else 1)
-    assert (w_packed.shape[0] > 0) == packed
-    out = np.full((n_batch, n), np.nan, dtype=dtype)
-    rows_matmul(x, w, w_packed, out, b0, b1)
-    rtol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(out[b0:b1], x[b0:b1].astype(np.float64) @ w, rtol=rtol, atol=rtol * k)
-    assert np.isnan(out[:b0]).all() and np.isnan(out[b1:]).all()
-
-
-def test_steps_run_on_packed_weights_from_two_rows_per_thread():
-    assert packs_steps(2) and packs_steps(16)
-    assert not packs_steps(1)  # a matrix-vector product: BLAS was faster (rnn_numba._packed)
-    w = np.arange(12.0).reshape(3, 4)
-    assert step_weight(w, 1).shape == (0, 0, 0)
-    assert step_weight(w, 2).shape == (1, 3, 8)
-    np.testing.assert_array_equal(step_weight(w.T, 2)[0, :, :3], w.T)  # a transposed view is packed as its values

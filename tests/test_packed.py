@@ -13,6 +13,7 @@ def panel_width(dtype):
     return 32 // np.dtype(dtype).itemsize * 2
 
 
+@settings(deadline=None)
 @given(k=st.integers(1, 9), n=st.integers(1, 40), dtype=DTYPES, seed=st.integers(0, 2**16))
 def test_pack_lays_out_panels_of_columns_and_pads_with_zeros(k, n, dtype, seed):
     w = np.random.default_rng(seed).normal(size=(k, n)).astype(dtype)
@@ -24,15 +25,17 @@ def test_pack_lays_out_panels_of_columns_and_pads_with_zeros(k, n, dtype, seed):
     padded[:, :n] = w
     for p in range(n_panels):
         np.testing.assert_array_equal(packed[p], padded[:, p * width : (p + 1) * width])
+    np.testing.assert_array_equal(pack(w.T), pack(np.ascontiguousarray(w.T)))  # a transposed view: its values
 
 
 @settings(deadline=None, max_examples=60)
 @given(
     n_batch=st.integers(1, 3 * MR + 2), k=st.sampled_from([1, 2, 7, 33, K_BLOCK, K_BLOCK + 5, 2 * K_BLOCK + 1]),
-    n=st.integers(1, 41), dtype=DTYPES, seed=st.integers(0, 2**16), data=st.data(),
+    n=st.integers(1, 75), dtype=DTYPES, seed=st.integers(0, 2**16), data=st.data(),
 )  # fmt: skip
 def test_packed_matmul_writes_the_product_of_its_rows_only(n_batch, k, n, dtype, seed, data):
-    # Rows from 1 to 3 blocks and a remainder, a last panel cut short, one to three K blocks.
+    # Rows from 1 to 3 blocks and a remainder (1 and 2 rows: blocks of 4 and 2 panels), up to 5 panels with a
+    # last one cut short, one to three K blocks.
     b0 = data.draw(st.integers(0, n_batch - 1))
     b1 = data.draw(st.integers(b0 + 1, n_batch))
     rng = np.random.default_rng(seed)
