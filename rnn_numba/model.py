@@ -292,11 +292,12 @@ class RNN:
         return theta, x, h0, c0, lengths
 
     def _loss_inputs(self, x, target, loss, weights, lengths, h0, c0, reduction, theta):
+        padded = lengths is not None  # else every sequence has all T steps
         theta, x, h0, c0, lengths = self._batch_inputs(x, h0, c0, lengths, theta)
         n_steps, n_batch = x.shape[:2]
         target = check.targets(loss, target, n_steps, n_batch, self.n_out, self.dtype)
         weights = check.loss_weights(weights, n_steps, n_batch, self.dtype)
-        if lengths.min() < n_steps:
+        if padded and lengths.min() < n_steps:
             weights = weights * (np.arange(n_steps)[:, None] < lengths[None, :])
         if loss == "cross_entropy":
             check.class_range(target, weights, self.n_out)
