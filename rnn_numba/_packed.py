@@ -162,6 +162,7 @@ def _panel_block(typingctx, x, out, w_packed, row0, n_rows, panel, n_panels, k0,
                     store(builder.gep(out_r, [j]), builder.select(in_hi, hi, lo))
 
         done = builder.append_basic_block("panel_block.done")
+        # One case per block, keyed 8 * rows + panels (panels <= 4); a block not in BLOCKS would write nothing.
         switch = builder.switch(builder.add(builder.mul(n_rows, cgutils.intp_t(8)), n_panels), done)
         for m, q in BLOCKS:
             case = builder.append_basic_block(f"panel_block.rows{m}.panels{q}")

@@ -124,8 +124,8 @@ def _gradient_kernel(
     and recurrent-bias gate; ``h0``, ``c0`` (B, H or 0); ``target`` (M,
     n_out) floats for MSE, ``classes`` (M,) ints for cross-entropy (M = T*B
     rows; the other is empty); ``weights`` (M,) the loss weights, ``mean``
-    the reduction; ``table`` from :func:`_block_table`; ``projection`` (T, B, G*H)
-    and ``recurrent`` (T or 0, B, G*H) work buffers (see
+    the reduction; ``table`` from :func:`_block_table`; ``projection``
+    (T, B, G*H) and ``recurrent`` (T or 0, B, G*H) work buffers (see
     :mod:`rnn_numba._workspace`), for the input projections then the deltas
     dL/da, and for a GRU's dL/dr.
 
