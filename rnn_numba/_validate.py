@@ -10,6 +10,7 @@ import operator
 import numpy as np
 
 from ._jit import jit_kernel
+from .losses import LOSSES
 
 FLOAT_DTYPES = (np.float32, np.float64)
 
@@ -186,8 +187,6 @@ def initial_state(name, state, shape, dtype):
 
 def targets(loss, target, n_steps, n_batch, n_out, dtype):
     """Validate targets for ``loss`` (see :mod:`rnn_numba.losses`)."""
-    from .losses import LOSSES
-
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     target = _as_array("target", target)
