@@ -118,8 +118,10 @@ def check_shape(name, value, shape):
     """Raise ValueError unless ``value.shape`` matches ``shape`` (see :func:`float_array`)."""
     if value.ndim != len(shape):
         raise ValueError(f"{name} must have shape {_shape_text(shape)}, got an array of shape {value.shape}")
-    for axis, (got, want) in enumerate(zip(value.shape, shape, strict=True)):
-        if isinstance(want, (int, np.integer)) and got != want:
+    got_shape = value.shape
+    for axis, want in enumerate(shape):  # compare first: this runs for every array of every call
+        got = got_shape[axis]
+        if got != want and isinstance(want, (int, np.integer)):
             raise ValueError(
                 f"{name} must have shape {_shape_text(shape)}, got {value.shape} (axis {axis} is {got}, not {want})"
             )

@@ -66,7 +66,7 @@ def work_array(role, shape, dtype):
     """
     dtype = np.dtype(dtype)
     n_bytes = math.prod(shape) * dtype.itemsize
-    if n_bytes > KEEP_LIMIT:
+    if n_bytes == 0 or n_bytes > KEEP_LIMIT:
         return np.empty(shape, dtype=dtype)
     pool = _pool()
     buffer = pool.get(role)
