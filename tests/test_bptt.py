@@ -374,17 +374,19 @@ def test_truncations_skip_segments_without_loss_exactly(cell):
 
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
 @pytest.mark.parametrize(("n_batch", "n_threads"), [(1, 1), (2, 1), (3, 1), (3, 2), (5, 2), (9, 2)])
-def test_step_products_in_every_block_shape_give_the_reference_gradient(cell, n_batch, n_threads):
+@pytest.mark.parametrize("horizon", [None, 4])
+def test_step_products_in_every_block_shape_give_the_reference_gradient(cell, n_batch, n_threads, horizon):
     # Every step's product runs on a packed W_hh (rnn_numba._packed): 1, 2, 3 or 4+ rows per thread take blocks
     # of 1 row x 4 panels, 2 x 2, 3 x 1 and 4 x 1; these widths leave short last panels of W_hh and W_hh.T.
+    # Full BPTT and a truncation (the segment driver), one layer on one thread and two layers on two.
     n_hidden = {"elman": 20, "lstm": 32, "gru": 37}[cell]
-    net = rn.RNN(cell, 3, n_hidden, 2, seed=4, recurrent_init="orthogonal")
+    net = rn.RNN(cell, 3, n_hidden, 2, num_layers=n_threads, seed=4, recurrent_init="orthogonal")
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(9, n_batch, 3)), rng.normal(size=(9, n_batch, 2))
-    lengths = np.maximum(9 - 2 * np.arange(n_batch), 1)
+    opts = dict(lengths=np.maximum(9 - 2 * np.arange(n_batch), 1), horizon=horizon)
     with numba_threads(n_threads):
-        grad64 = net.backward(x, y, lengths=lengths).grad
-        grad32 = net.astype(np.float32).backward(x.astype(np.float32), y.astype(np.float32), lengths=lengths).grad
-    _, expected, _, _ = naive.gradient(net, x, y, lengths=lengths)
+        grad64 = net.backward(x, y, **opts).grad
+        grad32 = net.astype(np.float32).backward(x.astype(np.float32), y.astype(np.float32), **opts).grad
+    _, expected, _, _ = naive.gradient(net, x, y, **opts)
     np.testing.assert_allclose(grad64, expected, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(grad32, expected, rtol=0, atol=1e-4 * np.max(np.abs(expected)))
