@@ -34,7 +34,7 @@ import numpy as np
 from numba import prange
 
 from . import cells
-from ._jit import jit_kernel, jit_parallel_kernel, jit_step_kernel
+from ._jit import borrowed, jit_kernel, jit_parallel_kernel, jit_step_kernel
 from ._linalg import matmul, matmul_tn
 from ._packed import pack, packed_matmul
 from ._workspace import work_array
@@ -159,18 +159,34 @@ def _backward_rows(
     d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, b0, b1,
 ):  # fmt: skip
     """The serial backward recursion of every segment for sequences b0:b1 (arguments of :func:`_backward_kernel`)."""
-    n_steps, n_batch, n_hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
-    width = d_a.shape[2]
+    n_batch, n_hidden, width, dtype = h.shape[1], h.shape[2], d_a.shape[2], h.dtype
+    separate = d_r.shape[0] > 0
+    # The message buffers, indexed like the batch; only rows b0:b1 are touched.
+    dh, dh_prev = np.zeros((n_batch, n_hidden), dtype=dtype), np.zeros((n_batch, n_hidden), dtype=dtype)
+    dh_direct = np.zeros((n_batch, n_hidden if direct else 0), dtype=dtype)
+    dc, dc_prev = np.zeros((n_batch, c.shape[2]), dtype=dtype), np.zeros((n_batch, c.shape[2]), dtype=dtype)
+    da = np.zeros((n_batch if accumulate else 0, width), dtype=dtype)
+    dr = np.zeros((n_batch if accumulate else 0, width if separate else 0), dtype=dtype)
+    _backward_steps(
+        kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t_packed, lengths, h, c, cache,
+        d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, b0, b1, dh, dh_prev, dh_direct, dc, dc_prev, da, dr,
+    )  # fmt: skip
+
+
+@jit_kernel
+def _backward_steps(
+    kind, nonlinearity, direct, segments, dh_loss, dc_end, w_hh_t_packed, lengths, h, c, cache,
+    d_a, d_r, dh0, dc0, sq_norms, clip, accumulate, b0, b1, dh, dh_prev, dh_direct, dc, dc_prev, da, dr,
+):  # fmt: skip
+    """The time loops of :func:`_backward_rows`, with its message buffers ``dh`` .. ``dr`` (all borrowed)."""
+    segments, dh_loss, dc_end, w_hh_t_packed, lengths, h, c, cache = borrowed(
+        segments, dh_loss, dc_end, w_hh_t_packed, lengths, h, c, cache
+    )
+    d_a, d_r, dh0, dc0, sq_norms = borrowed(d_a, d_r, dh0, dc0, sq_norms)
+    dh, dh_prev, dh_direct, dc, dc_prev, da, dr = borrowed(dh, dh_prev, dh_direct, dc, dc_prev, da, dr)
+    n_steps = h.shape[0] - 1
     separate = d_r.shape[0] > 0
     record = sq_norms.shape[0] > 0
-    # Work buffers indexed like the batch; only rows b0:b1 are touched.
-    dh = np.zeros((n_batch, n_hidden), dtype=h.dtype)
-    dh_prev = np.zeros((n_batch, n_hidden), dtype=h.dtype)
-    dh_direct = np.zeros((n_batch, n_hidden if direct else 0), dtype=h.dtype)
-    dc = np.zeros((n_batch, c.shape[2]), dtype=h.dtype)
-    dc_prev = np.zeros((n_batch, c.shape[2]), dtype=h.dtype)
-    da = np.zeros((n_batch if accumulate else 0, width), dtype=h.dtype)
-    dr = np.zeros((n_batch if accumulate else 0, width if separate else 0), dtype=h.dtype)
     zero = h.dtype.type(0)
     for s in range(segments.shape[0]):
         start, stop, inject_from = segments[s, 0], segments[s, 1], segments[s, 2]

@@ -19,7 +19,7 @@ import numpy as np
 from numba import prange
 
 from . import cells
-from ._jit import batch_chunks, jit_kernel, jit_parallel_kernel
+from ._jit import batch_chunks, borrowed, jit_kernel, jit_parallel_kernel
 from ._linalg import matmul
 from ._packed import pack, packed_matmul
 from ._workspace import work_array
@@ -126,6 +126,7 @@ def _unroll_kernel(kind, nonlinearity, a, w_hh_packed, b_rec, lengths, h, c, cac
 @jit_kernel
 def _unroll_rows(kind, nonlinearity, a, w_hh_packed, b_rec, lengths, h, c, cache, rec, b0, b1):
     """The serial recursion for sequences b0:b1 (arguments of :func:`_unroll_kernel`)."""
+    a, w_hh_packed, b_rec, lengths, h, c, cache, rec = borrowed(a, w_hh_packed, b_rec, lengths, h, c, cache, rec)
     for t in range(a.shape[0]):
         packed_matmul(h[t], w_hh_packed, rec, b0, b1)
         cells.forward_step(kind, nonlinearity, b0, b1, a[t], rec, b_rec, h[t], c[t], h[t + 1], c[t + 1], cache[t])
@@ -145,6 +146,7 @@ def _gate_kernel(kind, nonlinearity, a, r, b_rec, h, c, cache, h_scratch, c_scra
     the scratch buffers (B, H), which are discarded.
     """
     n_steps, n_batch = a.shape[0], a.shape[1]
+    a, r, b_rec, h, c, cache, h_scratch, c_scratch = borrowed(a, r, b_rec, h, c, cache, h_scratch, c_scratch)
     for chunk in prange(n_chunks):
         b0, b1 = chunk * n_batch // n_chunks, (chunk + 1) * n_batch // n_chunks
         for t in range(n_steps):

@@ -46,3 +46,28 @@ def test_warmup_compiles_the_kernels_for_both_dtypes():
     for kernel, position in ((unroll._unroll_kernel, 2), (bptt._backward_kernel, 4)):
         dtypes = {str(sig[position].dtype) for sig in kernel.signatures}
         assert {str(np.dtype(np.float32)), str(np.dtype(np.float64))} <= dtypes, kernel
+
+
+@_jit.jit_kernel
+def _cumulative_rows(x, out):
+    """out[t] = x[0] + ... + x[t], through views of borrowed arrays (as the time loops take them)."""
+    x, out = _jit.borrowed(x, out)
+    first = _jit.borrowed(out)[0]
+    first[:] = x[0]
+    for t in range(1, x.shape[0]):
+        row, previous = out[t], out[t - 1]
+        for j in range(x.shape[1]):
+            row[j] = previous[j] + x[t, j]
+
+
+def test_borrowed_arrays_read_and_write_the_caller_s_data():
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(7, 5))
+    out = np.full_like(x, np.nan)
+    _cumulative_rows(x, out)
+    np.testing.assert_allclose(out, np.cumsum(x, axis=0), rtol=1e-14)
+    # The caller's arrays stay usable after the kernel dropped its borrowed views.
+    out[...] = 0
+    _cumulative_rows(x, out)
+    np.testing.assert_allclose(out, np.cumsum(x, axis=0), rtol=1e-14)
