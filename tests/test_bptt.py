@@ -377,7 +377,8 @@ def test_truncations_skip_segments_without_loss_exactly(cell):
 @pytest.mark.parametrize("horizon", [None, 4])
 def test_step_products_in_every_block_shape_give_the_reference_gradient(cell, n_batch, n_threads, horizon):
     # Every step's product runs on a packed W_hh (rnn_numba._packed): 1, 2, 3 or 4+ rows per thread take blocks
-    # of 1 row x 4 panels, 2 x 2, 3 x 1 and 4 x 1; these widths leave short last panels of W_hh and W_hh.T.
+    # of 1 row x up to 4 panels, 2 x 2, 3 x 1 and 4 x 1; these widths leave short last panels of W_hh and W_hh.T
+    # (panels of 16 or 8 columns with AVX2, 32 or 16 with AVX-512).
     # Full BPTT and a truncation (the segment driver), one layer on one thread and two layers on two.
     n_hidden = {"elman": 20, "lstm": 32, "gru": 37}[cell]
     net = rn.RNN(cell, 3, n_hidden, 2, num_layers=n_threads, seed=4, recurrent_init="orthogonal")
