@@ -6,8 +6,8 @@ BLAS call repacks ``w`` at every step, which for 16 rows costs about as much
 as the product. Here ``w`` is packed once per driver call into panels of
 ``NR`` columns, (ceil(N / NR), K, NR) zero-padded (:func:`pack`), and each
 step runs a micro-kernel over them (:func:`packed_matmul`): a block of up to
-``MR`` = 4 rows times one panel, its 4 x NR results held in 8 vector
-registers while k runs, one broadcast of x and two vector loads of the panel
+``MR`` = 4 rows (8 with AVX-512) times one panel, its MR x NR results held
+in 2 MR vector registers while k runs, one broadcast of x and two vector loads of the panel
 per k (Goto & van de Geijn 2008, "Anatomy of high-performance matrix
 multiplication", ACM TOMS 34(3); the micro-kernel of BLIS, Van Zee & van de
 Geijn 2015, ACM TOMS 41(3)). With one or two rows per thread a block spans
@@ -50,10 +50,6 @@ from numba.extending import intrinsic
 
 from ._jit import jit_kernel
 
-#: Rows per block, 2 * MR accumulators + 2 panel vectors + 1 broadcast = 11 of the 16 AVX2 registers. 6 would
-#: fit too (15), but 4 was as fast at 16 rows per thread and up to 1.26x faster at 32 (measured in one process).
-MR = 4
-
 
 def vector_bytes():
     """Bytes per vector register of the CPU Numba compiles for: 64 with AVX-512, else 32 (AVX2).
@@ -66,18 +62,24 @@ def vector_bytes():
 
 
 VECTOR_BYTES = vector_bytes()
+#: Rows per block: 2 * MR accumulators + 2 panel vectors + 1 broadcast. With AVX2, 4 rows use 11 of the 16
+#: registers; 6 would fit (15), but 4 was as fast at 16 rows per thread and up to 1.26x faster at 32 (in one
+#: process). AVX-512 has 32 registers: 8 rows (19) made whole gradients at B >= 32 1.02x-1.08x faster than 4.
+MR = 8 if VECTOR_BYTES == 64 else 4
+#: Panels per block for one row (two rows take half as many): 8 accumulators, as for MR rows on AVX2.
+MAX_PANELS = 4
 #: K per pass over the panels. A panel of 512 x NR values (32 KB) no longer fits the L1 cache beside the rows of
 #: x, but 512 was 1.0x-1.1x faster than 256 and 128 (K = 512 and 2048, in one process): the streams prefetch well.
 K_BLOCK = 512
 #: The (rows, panels) blocks :func:`_panel_block` compiles: at most MR rows x panels, 2 accumulators per panel and row.
-BLOCKS = ((1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2), (3, 1), (4, 1))
+BLOCKS = ((1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2)) + tuple((rows, 1) for rows in range(3, MR + 1))
 
 
 @jit_kernel
 def pack(w):
     """Panels of NR columns of ``w`` (K, N): shape (ceil(N / NR), K, NR), zero-padded.
 
-    NR is two vectors: 16 float32 or 8 float64 columns.
+    NR is two vectors: 16 float32 or 8 float64 columns with AVX2, twice as many with AVX-512.
     """
     n_rows, n_cols = w.shape
     width = 2 * VECTOR_BYTES // w.itemsize
@@ -99,7 +101,7 @@ def packed_matmul(x, w_packed, out, b0, b1):
     """
     n_inner, n_cols = x.shape[1], out.shape[1]
     n_panels, width = w_packed.shape[0], w_packed.shape[2]
-    group = max(1, MR // max(b1 - b0, 1))  # panels per block
+    group = max(1, MAX_PANELS // max(b1 - b0, 1))  # panels per block
     for k0 in range(0, max(n_inner, 1), K_BLOCK):  # at least one pass: K = 0 writes zeros
         k1 = min(k0 + K_BLOCK, n_inner)
         for p in range(0, n_panels, group):
