@@ -34,7 +34,7 @@ def test_matmul_and_matmul_tn_match_numpy(m, k, n, n_chunks, dtype, seed):
     np.testing.assert_allclose(sums, c.astype(np.float64).sum(axis=0), rtol=rtol, atol=rtol * m)
 
 
-@pytest.mark.parametrize("n_chunks", [1, 2])
+@pytest.mark.parametrize("n_chunks", [1, 2, 3])
 def test_outer_product_is_exact_and_writes_into_out(n_chunks):
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(50, 1)), rng.normal(size=(1, 9))
