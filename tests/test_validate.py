@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rnn_numba as rn
+from rnn_numba import _validate as check
 
 T, B, N_IN, H, N_OUT = 5, 3, 2, 4, 3
 
@@ -170,3 +173,17 @@ def test_state_errors_for_cells_and_layers():
         rn.LSTM(N_IN, H, N_OUT, num_layers=0)
     with pytest.raises(ValueError, match="dc_final"):
         rn.GRU(N_IN, H, N_OUT).vjp(x, dc_final=np.zeros((B, H)))
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    size=st.sampled_from([1, 7, check.SUM_CHECK_SIZE - 1, check.SUM_CHECK_SIZE, 3 * check.SUM_CHECK_SIZE + 5]),
+    dtype=st.sampled_from([np.float32, np.float64]), draw_from=st.data(),
+)  # fmt: skip
+def test_all_finite_finds_any_bad_entry_and_accepts_sums_that_overflow(size, dtype, draw_from):
+    huge = np.finfo(dtype).max / 2  # finite entries whose sum overflows to Inf: the sum alone would refuse them
+    values = np.full(size, huge, dtype=dtype) * draw_from.draw(st.sampled_from([1, -1]))
+    assert check._all_finite(values)
+    bad = draw_from.draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+    values[draw_from.draw(st.integers(0, size - 1))] = bad
+    assert not check._all_finite(values)
