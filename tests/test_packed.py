@@ -77,3 +77,15 @@ def test_an_empty_inner_dimension_writes_zeros():
         packed_matmul(np.empty((5, 0), dtype=dtype), pack(np.empty((0, 3), dtype=dtype)), out, 1, 4)
         np.testing.assert_array_equal(out[1:4], 0)
         assert np.isnan(out[0]).all() and np.isnan(out[4]).all()
+
+
+def test_vector_width_follows_the_cpu_numba_compiles_for(monkeypatch):
+    import llvmlite.binding
+    import numba
+
+    from rnn_numba._packed import vector_bytes
+
+    has_avx512 = llvmlite.binding.get_host_cpu_features().get("avx512f", False)
+    assert vector_bytes() == (64 if has_avx512 else 32) == VECTOR_BYTES
+    monkeypatch.setattr(numba.config, "CPU_NAME", "generic")  # a portable build: no 512-bit registers assumed
+    assert vector_bytes() == 32
