@@ -7,8 +7,8 @@ as the product. Here ``w`` is packed once per driver call into panels of
 ``NR`` columns, (ceil(N / NR), K, NR) zero-padded (:func:`pack`), and each
 step runs a micro-kernel over them (:func:`packed_matmul`): a block of up to
 ``MR`` = 4 rows (8 with AVX-512) times one panel, its MR x NR results held
-in 2 MR vector registers while k runs, one broadcast of x and two vector loads of the panel
-per k (Goto & van de Geijn 2008, "Anatomy of high-performance matrix
+in 2 MR vector registers while k runs, one broadcast of x and two vector
+loads of the panel per k (Goto & van de Geijn 2008, "Anatomy of high-performance matrix
 multiplication", ACM TOMS 34(3); the micro-kernel of BLIS, Van Zee & van de
 Geijn 2015, ACM TOMS 41(3)). With one or two rows per thread a block spans
 four or two panels instead, so that it still has 8 independent accumulators:
