@@ -52,7 +52,7 @@ def test_warmup_compiles_the_kernels_for_both_dtypes():
 def _cumulative_rows(x, out):
     """out[t] = x[0] + ... + x[t], through views of borrowed arrays (as the time loops take them)."""
     x, out = _jit.borrowed(x, out)
-    first = _jit.borrowed(out)[0]
+    first = _jit.borrowed(out)[0]  # the one-array form returns the array itself, not a tuple
     first[:] = x[0]
     for t in range(1, x.shape[0]):
         row, previous = out[t], out[t - 1]
