@@ -41,6 +41,29 @@ def _matmul_tn_rows(a, b, partial, partial_sums, n_chunks):
 
 
 @jit_parallel_kernel
+def _sum_chunks(partial, out, accumulate, n_chunks):
+    """Sum the chunks, out = partial[0] + partial[1] + ... (added to ``out`` if ``accumulate``), rows split.
+
+    partial (C, K, N) is overwritten; out (K, N). The chunks are summed in
+    order and the total then added to ``out``: the same rounding as
+    ``out + partial.sum(axis=0)``.
+    """
+    n_rows = out.shape[0]
+    for chunk in prange(n_chunks):
+        for r in range(chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks):
+            total, out_r = partial[0, r], out[r]
+            for c in range(1, partial.shape[0]):
+                part = partial[c, r]
+                for j in range(total.shape[0]):
+                    total[j] += part[j]
+            if accumulate:
+                for j in range(total.shape[0]):
+                    out_r[j] += total[j]
+            else:
+                out_r[:] = total
+
+
+@jit_parallel_kernel
 def _outer_rows(a, b, out, n_chunks):
     """Out = a @ b for a (M, 1) and b (1, N), an outer product, rows of ``a`` split into ``n_chunks``."""
     m = a.shape[0]
@@ -110,7 +133,7 @@ def matmul(a, b, n_chunks, out=None, bias=None):
     return out
 
 
-def matmul_tn(a, b, n_chunks, column_sums=False):
+def matmul_tn(a, b, n_chunks, column_sums=False, out=None):
     """Return a.T @ b for 2-D C-contiguous arrays with many rows (a weight gradient), over ``n_chunks`` threads.
 
     Parameters
@@ -121,17 +144,29 @@ def matmul_tn(a, b, n_chunks, column_sums=False):
     column_sums : bool
         Also return b.sum(axis=0) (a bias gradient), summed by each thread
         over its own rows after its product.
+    out : ndarray, shape (K, N), optional
+        Add the product to ``out`` (a gradient summed over blocks of rows)
+        and return it.
 
     Returns
     -------
     product : ndarray, shape (K, N)
-        The per-thread partial products, summed in a fixed order.
+        The per-thread partial products, summed in a fixed order by the
+        threads (each over its share of the K rows).
     sums : ndarray, shape (N,)
         Only if ``column_sums``.
     """
     if n_chunks == 1 or a.shape[0] < 2 * n_chunks:
-        return (a.T @ b, b.sum(axis=0)) if column_sums else a.T @ b
+        product = a.T @ b
+        if out is not None:
+            out += product
+            product = out
+        return (product, b.sum(axis=0)) if column_sums else product
     partial = np.empty((n_chunks, a.shape[1], b.shape[1]), dtype=a.dtype)
     partial_sums = np.empty((n_chunks, b.shape[1] if column_sums else 0), dtype=a.dtype)
     _matmul_tn_rows(a, b, partial, partial_sums, n_chunks)
-    return (partial.sum(axis=0), partial_sums.sum(axis=0)) if column_sums else partial.sum(axis=0)
+    accumulate = out is not None
+    if out is None:
+        out = np.empty((a.shape[1], b.shape[1]), dtype=a.dtype)
+    _sum_chunks(partial, out, accumulate, n_chunks)
+    return (out, partial_sums.sum(axis=0)) if column_sums else out

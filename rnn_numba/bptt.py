@@ -249,25 +249,29 @@ def is_full(segments, n_steps):
     return segments.tolist() == [[0, n_steps, 0]]  # (tolist: Python ints, no NumPy scalar per comparison)
 
 
-def _weight_grads(cell, p, inputs, h_prev, d_a, d_r, n_chunks):
+def _weight_grads(cell, p, inputs, h_prev, d_a, d_r, n_chunks, into=None):
     """The weight gradients of one layer from its deltas over some steps.
 
     ``inputs`` (M, n_in), ``h_prev`` (M, H), ``d_a`` (M, G*H) and ``d_r``
     (M, G*H, or None when the cell's recurrent delta is ``d_a``) hold the
-    same M = steps * B rows.
+    same M = steps * B rows. ``into``, the gradients of earlier blocks
+    (from this function), receives these added to it, and is returned.
     """
     # The bias gradients are column sums of the deltas, taken by each thread after its share of the GEMM.
-    g = {}
-    g["W_xh"], sum_d_a = matmul_tn(inputs, d_a, n_chunks, column_sums=True)
+    g = {} if into is None else into
+    g["W_xh"], sum_d_a = matmul_tn(inputs, d_a, n_chunks, column_sums=True, out=g.get("W_xh"))
     if d_r is None:
-        g["W_hh"], sum_d_r = matmul_tn(h_prev, d_a, n_chunks), sum_d_a
+        g["W_hh"], sum_d_r = matmul_tn(h_prev, d_a, n_chunks, out=g.get("W_hh")), sum_d_a
     else:
-        g["W_hh"], sum_d_r = matmul_tn(h_prev, d_r, n_chunks, column_sums=True)
+        g["W_hh"], sum_d_r = matmul_tn(h_prev, d_r, n_chunks, column_sums=True, out=g.get("W_hh"))
+    biases = {}
     if "b_h" in p:
-        g["b_h"] = sum_d_a
+        biases["b_h"] = sum_d_a
     if cell.RECURRENT_BIAS and cell.RECURRENT_BIAS[0] in p:
         gate, n_hidden = cell.RECURRENT_BIAS[1], h_prev.shape[1]
-        g[cell.RECURRENT_BIAS[0]] = sum_d_r[gate * n_hidden : (gate + 1) * n_hidden]
+        biases[cell.RECURRENT_BIAS[0]] = sum_d_r[gate * n_hidden : (gate + 1) * n_hidden]
+    for name, value in biases.items():
+        g[name] = value if into is None else g[name] + value
     return g
 
 
@@ -360,15 +364,11 @@ def _backprop_blocked(model, theta, x, traj, inject, n_chunks, record_norms, dh_
                 sq_norms[k, t0 + 1 : t1 + 1] = sq[1:]
                 if t0 == 0:
                     sq_norms[k, 0] = sq[0]
-            block_grads = _weight_grads(
+            grads[k] = _weight_grads(
                 cell, params[k], inputs[t0:t1].reshape(n * n_batch, -1), layer.h[t0:t1].reshape(-1, n_hidden),
                 d_a.reshape(-1, width), d_r.reshape(-1, width) if cell.SEPARATE_RECURRENT_DELTA else None, n_chunks,
+                into=grads[k],
             )  # fmt: skip
-            if grads[k] is None:
-                grads[k] = block_grads
-            else:
-                for name, value in block_grads.items():
-                    grads[k][name] += value
             if k > 0:
                 # The layer below sees this layer's input gradient at every step of the block.
                 below = matmul(d_a.reshape(-1, width), w_xh_t[k], n_chunks).reshape(n, n_batch, n_hidden)

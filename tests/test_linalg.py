@@ -30,6 +30,11 @@ def test_matmul_and_matmul_tn_match_numpy(m, k, n, n_chunks, dtype, seed):
     np.testing.assert_allclose(tn, a.T.astype(np.float64) @ c, rtol=rtol, atol=rtol * m)
     tn2, sums = matmul_tn(a, c, n_chunks, column_sums=True)
     np.testing.assert_array_equal(tn2, tn)
+    # Added into a running sum (a gradient over blocks of rows): the same rounding as adding the product.
+    start = rng.normal(size=(k, n)).astype(dtype)
+    running = start.copy()
+    assert matmul_tn(a, c, n_chunks, out=running) is running
+    np.testing.assert_array_equal(running, start + tn)
     assert sums.dtype == dtype and sums.shape == (n,)
     np.testing.assert_allclose(sums, c.astype(np.float64).sum(axis=0), rtol=rtol, atol=rtol * m)
 
