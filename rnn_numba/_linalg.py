@@ -51,16 +51,13 @@ def _sum_chunks(partial, out, accumulate, n_chunks):
     n_rows = out.shape[0]
     for chunk in prange(n_chunks):
         for r in range(chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks):
-            total, out_r = partial[0, r], out[r]
+            total = partial[0, r]
             for c in range(1, partial.shape[0]):
-                part = partial[c, r]
-                for j in range(total.shape[0]):
-                    total[j] += part[j]
+                total += partial[c, r]
             if accumulate:
-                for j in range(total.shape[0]):
-                    out_r[j] += total[j]
+                out[r] += total
             else:
-                out_r[:] = total
+                out[r] = total
 
 
 @jit_parallel_kernel
