@@ -159,7 +159,7 @@ def check_grad(
             seg_weights = wv[start:stop].copy()
             seg_weights[: inject_from - start] = 0
             seg_lengths = np.clip(lengths - start, 0, stop - start)
-            traj = unroll(model, theta, xv[start:stop], *held.state_at(start), seg_lengths)
+            traj = unroll(model, theta, xv[start:stop], *held.state_at(start), seg_lengths, keep_cache=False)
             value += losses.loss_and_dy(loss, traj.y, tv[start:stop], seg_weights, "sum")[0]
         return value
 

@@ -36,7 +36,8 @@ class Gradient:
     dc0 : ndarray or None
         dL/dc_0 for cells with a cell state (LSTM).
     trajectory : Trajectory
-        The forward pass: ``trajectory.layers[k].h`` and ``.c`` for every layer.
+        The forward pass: ``trajectory.layers[k].h`` and ``.c`` for every
+        layer (without the gate activations, whose buffer the next call reuses).
     dh_norms : ndarray, shape (T + 1, B) or (L, T + 1, B), or None
         ||dL/dh_t|| for t = 0..T, if requested (full BPTT only).
     """
@@ -532,6 +533,8 @@ class RNN:
 
     def _result(self, value, grad, dh0, dc0, traj, norms):
         """The Gradient of a backward pass, with the frozen blocks' gradient zeroed."""
+        for layer in traj.layers:  # kept on a work buffer (rnn_numba.unroll.unroll): it stays here
+            layer.cache = None
         if self.frozen:
             g = self.layout.views(grad)
             for name in self.frozen:

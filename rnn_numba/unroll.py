@@ -37,7 +37,8 @@ class LayerTrajectory:
         Cell states c_0 .. c_T (LSTM); None for cells without one.
     cache : ndarray, shape (T, B, CACHE_WIDTH * H), or None
         What the cell's backward step needs, if it was kept (else
-        :func:`layer_cache` recomputes it from ``h`` and ``c``).
+        :func:`layer_cache` recomputes it from ``h`` and ``c``): a work
+        buffer, which a trajectory returned to the user never holds.
     """
 
     h: np.ndarray
@@ -181,7 +182,7 @@ def _input_projection(p, x, n_chunks):
     return a
 
 
-def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, keep_cache=True):
+def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, cache_role=None):
     """Forward pass of one layer with parameter views ``p`` (validated inputs).
 
     Parameters
@@ -194,10 +195,11 @@ def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, keep_cache=True):
     lengths : ndarray of int64, shape (B,)
     n_chunks : int
         Threads to split the batch over (see :func:`rnn_numba._jit.batch_chunks`).
-    keep_cache : bool
+    cache_role : str, optional
         Keep the gate activations of every step for the backward pass
-        (T * B * CACHE_WIDTH * H numbers); else only a block's worth exists
-        at a time.
+        (T * B * CACHE_WIDTH * H numbers), on the work buffer of this role
+        (:mod:`rnn_numba._workspace`); else only a block's worth exists at a
+        time.
 
     Returns
     -------
@@ -210,21 +212,24 @@ def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, keep_cache=True):
     c = np.empty((n_steps + 1, n_batch, n_hidden if cell.HAS_CELL_STATE else 0), dtype=dtype)
     if cell.HAS_CELL_STATE:
         c[0] = c0
-    block = block_steps(n_steps, n_batch, recompute=not keep_cache)
+    block = block_steps(n_steps, n_batch, recompute=cache_role is None)
     cache_width = cell.CACHE_WIDTH * n_hidden
-    cache = np.empty((n_steps if keep_cache else block, n_batch, cache_width), dtype=dtype)
+    if cache_role is not None:
+        cache = work_array(cache_role, (n_steps, n_batch, cache_width), dtype, any_size=True)
+    else:
+        cache = np.empty((block, n_batch, cache_width), dtype=dtype)
     rec = np.empty((n_batch, cell.N_GATES * n_hidden), dtype=dtype)
     b_rec = _recurrent_bias(model, p)
     w_hh_packed = pack(p["W_hh"])
     for t0 in range(0, n_steps, block):
         t1 = min(t0 + block, n_steps)
         a = _input_projection(p, x[t0:t1], n_chunks)
-        block_cache = cache[t0:t1] if keep_cache else cache[: t1 - t0]
+        block_cache = cache[: t1 - t0] if cache_role is None else cache[t0:t1]
         _unroll_kernel(
             model.kind, model.nonlinearity_code, a, w_hh_packed, b_rec, lengths - t0 if t0 else lengths,
             h[t0 : t1 + 1], c[t0 : t1 + 1], block_cache, rec, n_chunks,
         )  # fmt: skip
-    return LayerTrajectory(h=h, c=c if cell.HAS_CELL_STATE else None, cache=cache if keep_cache else None)
+    return LayerTrajectory(h=h, c=c if cell.HAS_CELL_STATE else None, cache=None if cache_role is None else cache)
 
 
 def layer_cache(model, p, inputs, layer, t0, t1, n_chunks):
@@ -279,7 +284,10 @@ def unroll(model, theta, x, h0, c0, lengths, n_chunks=None, keep_cache=True):
     n_chunks : int, optional
         Threads to split the batch over; by default one per Numba thread.
     keep_cache : bool
-        Keep every layer's gate activations for a backward pass.
+        Keep every layer's gate activations for a backward pass, on this
+        thread's work buffers ``"cache0"``, ``"cache1"``, ...: they are
+        valid until the next pass that keeps them, on this thread, and must
+        not leave the call that asked for them.
 
     Returns
     -------
@@ -289,7 +297,8 @@ def unroll(model, theta, x, h0, c0, lengths, n_chunks=None, keep_cache=True):
         n_chunks = batch_chunks(x.shape[1])
     layers, inputs = [], x
     for k, p in enumerate(model.layer_views(theta)):
-        layer = unroll_layer(model, p, inputs, h0[k], None if c0 is None else c0[k], lengths, n_chunks, keep_cache)
+        c0_k, cache_role = None if c0 is None else c0[k], f"cache{k}" if keep_cache else None
+        layer = unroll_layer(model, p, inputs, h0[k], c0_k, lengths, n_chunks, cache_role)
         layers.append(layer)
         inputs = layer.h[1:]
     readout = model.readout_views(theta)

@@ -98,3 +98,20 @@ def test_requests_beyond_the_keep_limit_get_a_new_array_and_keep_nothing(monkeyp
     assert big.shape == (101,) and not np.shares_memory(kept, big)
     assert nbytes() == kept.nbytes
     assert np.shares_memory(work_array("loss_gradient", (10,), np.float64), kept)
+
+
+def test_requests_of_any_size_are_kept_beyond_the_limit(monkeypatch):
+    monkeypatch.setattr(_workspace, "KEEP_LIMIT", 800)
+    kept = work_array("cache0", (101,), np.float64, any_size=True)
+    assert np.shares_memory(work_array("cache0", (50,), np.float32, any_size=True), kept)
+    assert nbytes() == kept.nbytes
+
+
+def test_a_gradient_keeps_its_gate_activations_for_the_next_one_and_returns_none():
+    problem = ("lstm", 40, 3, 2, {})  # two layers on the blocked driver
+    result = _gradient(*problem)
+    assert all(layer.cache is None for layer in result.trajectory.layers)
+    caches = {role: _workspace._pool()[role] for role in ("cache0", "cache1")}
+    again = _gradient(*problem)
+    assert all(_workspace._pool()[role] is buffer for role, buffer in caches.items())
+    np.testing.assert_array_equal(result.grad, again.grad)
