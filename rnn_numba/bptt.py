@@ -259,10 +259,12 @@ def _weight_grads(cell, p, inputs, h_prev, d_a, d_r, n_chunks, into=None):
     """
     # The bias gradients are column sums of the deltas, taken by each thread after its share of the GEMM.
     g = {} if into is None else into
-    g["W_xh"], sum_d_a = matmul_tn(inputs, d_a, n_chunks, column_sums=True, out=g.get("W_xh"))
-    if d_r is None:
-        g["W_hh"], sum_d_r = matmul_tn(h_prev, d_a, n_chunks, out=g.get("W_hh")), sum_d_a
+    if d_r is None:  # dL/dW_xh and dL/dW_hh as a pair: one product [inputs | h_prev].T @ d_a where it pays
+        out = None if into is None else (g["W_xh"], g["W_hh"])
+        (g["W_xh"], g["W_hh"]), sum_d_a = matmul_tn((inputs, h_prev), d_a, n_chunks, column_sums=True, out=out)
+        sum_d_r = sum_d_a
     else:
+        g["W_xh"], sum_d_a = matmul_tn(inputs, d_a, n_chunks, column_sums=True, out=g.get("W_xh"))
         g["W_hh"], sum_d_r = matmul_tn(h_prev, d_r, n_chunks, column_sums=True, out=g.get("W_hh"))
     biases = {}
     if "b_h" in p:
