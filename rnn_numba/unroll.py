@@ -182,7 +182,12 @@ def _input_projection(p, x, n_chunks):
     return a
 
 
-def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, cache_role=None):
+def _new_or_work_array(role, shape, dtype):
+    """A new array, or the work buffer of ``role`` (kept at any size; see :mod:`rnn_numba._workspace`)."""
+    return np.empty(shape, dtype=dtype) if role is None else work_array(role, shape, dtype, any_size=True)
+
+
+def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, cache_role=None, state_roles=(None, None)):
     """Forward pass of one layer with parameter views ``p`` (validated inputs).
 
     Parameters
@@ -200,6 +205,8 @@ def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, cache_role=None):
         (T * B * CACHE_WIDTH * H numbers), on the work buffer of this role
         (:mod:`rnn_numba._workspace`); else only a block's worth exists at a
         time.
+    state_roles : (str or None, str or None)
+        Work-buffer roles for ``h`` and ``c`` instead of new arrays.
 
     Returns
     -------
@@ -207,17 +214,15 @@ def unroll_layer(model, p, x, h0, c0, lengths, n_chunks, cache_role=None):
     """
     cell, dtype, n_hidden = model.cell, model.dtype, model.n_hidden
     n_steps, n_batch, _ = x.shape
-    h = np.empty((n_steps + 1, n_batch, n_hidden), dtype=dtype)
+    h = _new_or_work_array(state_roles[0], (n_steps + 1, n_batch, n_hidden), dtype)
     h[0] = h0
-    c = np.empty((n_steps + 1, n_batch, n_hidden if cell.HAS_CELL_STATE else 0), dtype=dtype)
+    c = _new_or_work_array(state_roles[1], (n_steps + 1, n_batch, n_hidden if cell.HAS_CELL_STATE else 0), dtype)
     if cell.HAS_CELL_STATE:
         c[0] = c0
     block = block_steps(n_steps, n_batch, recompute=cache_role is None)
-    cache_width = cell.CACHE_WIDTH * n_hidden
-    if cache_role is not None:
-        cache = work_array(cache_role, (n_steps, n_batch, cache_width), dtype, any_size=True)
-    else:
-        cache = np.empty((block, n_batch, cache_width), dtype=dtype)
+    cache = _new_or_work_array(
+        cache_role, (block if cache_role is None else n_steps, n_batch, cell.CACHE_WIDTH * n_hidden), dtype
+    )
     rec = np.empty((n_batch, cell.N_GATES * n_hidden), dtype=dtype)
     b_rec = _recurrent_bias(model, p)
     w_hh_packed = pack(p["W_hh"])
@@ -271,7 +276,7 @@ def layer_cache(model, p, inputs, layer, t0, t1, n_chunks):
     return cache
 
 
-def unroll(model, theta, x, h0, c0, lengths, n_chunks=None, keep_cache=True):
+def unroll(model, theta, x, h0, c0, lengths, n_chunks=None, keep_cache=True, states_on_workspace=False):
     """Forward pass of every layer and the readout (validated inputs).
 
     Parameters
@@ -288,6 +293,10 @@ def unroll(model, theta, x, h0, c0, lengths, n_chunks=None, keep_cache=True):
         thread's work buffers ``"cache0"``, ``"cache1"``, ...: they are
         valid until the next pass that keeps them, on this thread, and must
         not leave the call that asked for them.
+    states_on_workspace : bool
+        Put every layer's states on the work buffers ``"h0"``, ``"c0"``,
+        ``"h1"``, ... instead of new arrays, under the same terms: for a
+        caller that returns none of the trajectory.
 
     Returns
     -------
@@ -298,7 +307,8 @@ def unroll(model, theta, x, h0, c0, lengths, n_chunks=None, keep_cache=True):
     layers, inputs = [], x
     for k, p in enumerate(model.layer_views(theta)):
         c0_k, cache_role = None if c0 is None else c0[k], f"cache{k}" if keep_cache else None
-        layer = unroll_layer(model, p, inputs, h0[k], c0_k, lengths, n_chunks, cache_role)
+        state_roles = (f"h{k}", f"c{k}") if states_on_workspace else (None, None)
+        layer = unroll_layer(model, p, inputs, h0[k], c0_k, lengths, n_chunks, cache_role, state_roles)
         layers.append(layer)
         inputs = layer.h[1:]
     readout = model.readout_views(theta)

@@ -115,3 +115,24 @@ def test_a_gradient_keeps_its_gate_activations_for_the_next_one_and_returns_none
     again = _gradient(*problem)
     assert all(_workspace._pool()[role] is buffer for role, buffer in caches.items())
     np.testing.assert_array_equal(result.grad, again.grad)
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: f"{p[0]}-T{p[1]}-B{p[2]}-L{p[3]}-{p[4]}")
+def test_loss_and_grad_keeps_the_states_on_work_buffers_and_equals_backward(problem):
+    cell, n_steps, n_batch, layers, kwargs = problem
+    rng = np.random.default_rng(n_steps)
+    net = rn.RNN(cell, 3, 6, 2, num_layers=layers, dtype=np.float64, seed=1)
+    x = rng.normal(size=(n_steps, n_batch, 3))
+    target = rng.normal(size=(n_steps, n_batch, 2))
+    expected = net.backward(x, target, **kwargs)
+    for buffer in _workspace._pool().values():
+        buffer[...] = 255  # NaN
+    loss, grad = net.loss_and_grad(x, target, **kwargs)
+    assert loss == expected.loss
+    np.testing.assert_array_equal(grad, expected.grad)
+    pool = _workspace._pool()
+    if n_batch > 1:  # the general drivers (one sequence takes the one-call kernel)
+        held = {role: pool[role] for role in pool if role.startswith("h")}
+        assert set(held) == {f"h{k}" for k in range(layers)}
+        net.loss_and_grad(x, target, **kwargs)
+        assert all(pool[role] is buffer for role, buffer in held.items())
