@@ -23,19 +23,22 @@ the same role again. Roles in use:
   states, block by block (all steps at once for a truncated schedule);
 - ``"cache0"``, ``"cache1"``, ...: layer k's gate activations, kept by the
   forward pass of a gradient for its backward pass (T * B * CACHE_WIDTH * H
-  numbers; :func:`rnn_numba.unroll.unroll`).
+  numbers; :func:`rnn_numba.unroll.unroll`);
+- ``"h0"``, ``"c0"``, ``"h1"``, ...: layer k's states h and c in
+  :meth:`rnn_numba.RNN.loss_and_grad`, which returns no trajectory.
 
 The buffers stay allocated between calls, up to :data:`KEEP_LIMIT` bytes
 per role and thread; larger requests (whole sequences of a truncated
-schedule) get a new array each time, as before. The kept gate activations
-are the exception (``any_size=True``): they are the largest array a
-gradient writes, every call of the same shape writes them again, and fresh
-they cost as above: a float32 GRU at T = 200, B = 64, H = 512 keeps 105 MB,
-and its forward recursion took 1.5x as long writing them to new pages as to
-reused ones (21 against 14 ms per block of 32 steps, measured here on the
-2-core Intel Xeon). Full BPTT asks for a block
-at a time (about ``rnn_numba.unroll.BLOCK_ROWS`` rows of G*H numbers): 16 MiB
-of input projections at T = 200, B = 64, H = 512 for a float32 LSTM.
+schedule) get a new array each time, as before. The gate activations and
+the states are the exception (``any_size=True``): they are the largest
+arrays a gradient writes, every call of the same shape writes them again,
+and fresh they cost as above: a float32 GRU at T = 200, B = 64, H = 512
+keeps 105 MB of gate activations, and its forward recursion took 1.5x as
+long writing them to new pages as to reused ones (21 against 14 ms per
+block of 32 steps, measured here on the 2-core Intel Xeon). Full BPTT asks
+for a block at a time (about ``rnn_numba.unroll.BLOCK_ROWS`` rows of G*H
+numbers): 16 MiB of input projections at T = 200, B = 64, H = 512 for a
+float32 LSTM.
 :func:`release_workspace` (``rnn_numba.release_workspace``) frees them.
 """
 

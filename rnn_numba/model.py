@@ -554,7 +554,7 @@ class RNN:
 
     def _result(self, value, grad, dh0, dc0, traj, norms):
         """The Gradient of a backward pass, with the frozen blocks' gradient zeroed."""
-        for layer in traj.layers:  # kept on a work buffer (rnn_numba.unroll.unroll): it stays here
+        for layer in traj.layers:  # the gate activations are on a work buffer (unroll): they stay in the call
             layer.cache = None
         if self.frozen:
             g = self.layout.views(grad)
