@@ -163,9 +163,18 @@ BLOCK_ROWS, RECOMPUTE_BLOCK_ROWS = 2048, 512
 
 
 def block_steps(n_steps, n_batch, recompute=False):
-    """Time steps per block: about ``BLOCK_ROWS`` (or ``RECOMPUTE_BLOCK_ROWS``) rows, at least 16 steps, at most T."""
-    rows = RECOMPUTE_BLOCK_ROWS if recompute else BLOCK_ROWS
-    return max(1, min(n_steps, max(16, rows // n_batch)))
+    """Time steps per block: about ``BLOCK_ROWS`` (or ``RECOMPUTE_BLOCK_ROWS``) rows, at least 16 steps, at most T.
+
+    Without recomputation, up to twice ``BLOCK_ROWS`` rows are one block
+    rather than two, one of them short: measured here in one process, a
+    float32 Elman gradient at T = 100, B = 32, H = 128 (3200 rows) took
+    1/1.08 of the time in one block.
+    """
+    if recompute:
+        return max(1, min(n_steps, max(16, RECOMPUTE_BLOCK_ROWS // n_batch)))
+    if n_steps * n_batch <= 2 * BLOCK_ROWS:
+        return n_steps
+    return max(1, min(n_steps, max(16, BLOCK_ROWS // n_batch)))
 
 
 def _recurrent_bias(model, p):
