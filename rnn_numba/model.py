@@ -405,7 +405,7 @@ class RNN:
             Keep no gate activations from the forward pass: full BPTT
             recomputes them block by block from the stored states (two more
             GEMMs per block). The peak memory is then about the stored states
-            and inputs (measured: 1.16x for an LSTM, 1.21x for a GRU; the
+            and inputs (measured: 1.16x for an LSTM, 1.18x for a GRU; the
             README's Memory section), for 1.2x to 1.5x the time. The Elman
             cell stores no gates, so this changes nothing for it; the
             truncations recompute all gates at once, which saves nothing.
