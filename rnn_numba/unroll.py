@@ -170,11 +170,10 @@ def block_steps(n_steps, n_batch, recompute=False):
     float32 Elman gradient at T = 100, B = 32, H = 128 (3200 rows) took
     1/1.08 of the time in one block.
     """
-    if recompute:
-        return max(1, min(n_steps, max(16, RECOMPUTE_BLOCK_ROWS // n_batch)))
-    if n_steps * n_batch <= 2 * BLOCK_ROWS:
+    rows = RECOMPUTE_BLOCK_ROWS if recompute else BLOCK_ROWS
+    if not recompute and n_steps * n_batch <= 2 * rows:
         return n_steps
-    return max(1, min(n_steps, max(16, BLOCK_ROWS // n_batch)))
+    return max(1, min(n_steps, max(16, rows // n_batch)))
 
 
 def _recurrent_bias(model, p):
