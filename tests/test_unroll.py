@@ -1,9 +1,11 @@
 """Forward unrolling against the naive reference."""
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from rnn_numba.testing import problems
+from rnn_numba.unroll import BLOCK_ROWS, RECOMPUTE_BLOCK_ROWS, block_steps
 
 from . import naive
 
@@ -41,3 +43,16 @@ def test_loss_matches_naive(problem):
     value = problem.model.loss(problem.x, problem.target, **problem.options)
     expected = naive.loss(problem.model, problem.x, problem.target, **problem.options)
     np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-15)
+
+
+@example(n_steps=17, n_batch=1, recompute=True)
+@example(n_steps=100, n_batch=32, recompute=False)
+@given(n_steps=st.integers(1, 5000), n_batch=st.integers(1, 300), recompute=st.booleans())
+def test_blocks_hold_about_the_configured_rows(n_steps, n_batch, recompute):
+    steps = block_steps(n_steps, n_batch, recompute)
+    rows = RECOMPUTE_BLOCK_ROWS if recompute else BLOCK_ROWS
+    assert min(16, n_steps) <= steps <= n_steps
+    if not recompute and n_steps * n_batch <= 2 * rows:
+        assert steps == n_steps  # a problem of up to two blocks' rows is one block
+    elif 16 < steps < n_steps:
+        assert rows - n_batch < steps * n_batch <= rows  # as many whole steps as fit the rows
