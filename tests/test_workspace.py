@@ -48,15 +48,24 @@ PROBLEMS = [  # (cell, T, B, layers, kwargs): the one-call path, the blocked dri
 ]
 
 
-def _gradient(cell, n_steps, n_batch, layers, kwargs, dtype=np.float64):
+def _problem_name(problem):
+    return f"{problem[0]}-T{problem[1]}-B{problem[2]}-L{problem[3]}-{problem[4]}"
+
+
+def _net_and_data(cell, n_steps, n_batch, layers, dtype=np.float64):
     rng = np.random.default_rng(n_steps)
     net = rn.RNN(cell, 3, 6, 2, num_layers=layers, dtype=dtype, seed=1)
     x = rng.normal(size=(n_steps, n_batch, 3)).astype(dtype)
     target = rng.normal(size=(n_steps, n_batch, 2)).astype(dtype)
+    return net, x, target
+
+
+def _gradient(cell, n_steps, n_batch, layers, kwargs, dtype=np.float64):
+    net, x, target = _net_and_data(cell, n_steps, n_batch, layers, dtype)
     return net.backward(x, target, **kwargs)
 
 
-@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: f"{p[0]}-T{p[1]}-B{p[2]}-L{p[3]}-{p[4]}")
+@pytest.mark.parametrize("problem", PROBLEMS, ids=_problem_name)
 def test_a_gradient_does_not_depend_on_what_the_buffers_held(problem):
     fresh = _gradient(*problem)
     for buffer in _workspace._pool().values():
@@ -67,7 +76,7 @@ def test_a_gradient_does_not_depend_on_what_the_buffers_held(problem):
     assert np.array_equal(fresh.grad, again.grad) and np.array_equal(fresh.h, again.h)
 
 
-@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: f"{p[0]}-T{p[1]}-B{p[2]}-L{p[3]}-{p[4]}")
+@pytest.mark.parametrize("problem", PROBLEMS, ids=_problem_name)
 def test_no_returned_array_is_a_view_of_a_work_buffer(problem):
     result = _gradient(*problem)
     returned = [result.grad, result.dh0, result.dc0, result.trajectory.y, result.dh_norms]
@@ -117,13 +126,10 @@ def test_a_gradient_keeps_its_gate_activations_for_the_next_one_and_returns_none
     np.testing.assert_array_equal(result.grad, again.grad)
 
 
-@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: f"{p[0]}-T{p[1]}-B{p[2]}-L{p[3]}-{p[4]}")
+@pytest.mark.parametrize("problem", PROBLEMS, ids=_problem_name)
 def test_loss_and_grad_keeps_the_states_on_work_buffers_and_equals_backward(problem):
     cell, n_steps, n_batch, layers, kwargs = problem
-    rng = np.random.default_rng(n_steps)
-    net = rn.RNN(cell, 3, 6, 2, num_layers=layers, dtype=np.float64, seed=1)
-    x = rng.normal(size=(n_steps, n_batch, 3))
-    target = rng.normal(size=(n_steps, n_batch, 2))
+    net, x, target = _net_and_data(cell, n_steps, n_batch, layers)
     expected = net.backward(x, target, **kwargs)
     for buffer in _workspace._pool().values():
         buffer[...] = 255  # NaN
