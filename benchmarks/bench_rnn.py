@@ -31,7 +31,7 @@ class Nonlinearities:
     param_names = ["function", "dtype"]
 
     def setup(self, function, dtype):
-        from rnn_numba import _vmath
+        from rnn_numba._kernels import vmath as _vmath
 
         self.kernel = {"tanh": _vmath.tanh_array, "sigmoid": _vmath.sigmoid_array}[function]
         self.x = np.random.default_rng(0).uniform(-10, 10, 10**6).astype(dtype)
@@ -161,7 +161,7 @@ class Memory:
             tracemalloc.stop()
         n_steps, n_batch, _ = self.x.shape
         states = (n_steps + 1) * n_batch * self.net.n_hidden * self.x.itemsize
-        states *= 2 if self.net.cell.HAS_CELL_STATE else 1
+        states *= 2 if self.net.cell.has_cell_state else 1
         return (self.x.nbytes + peak) / (self.x.nbytes + states)
 
 

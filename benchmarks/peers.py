@@ -136,7 +136,7 @@ def jax_runner(net, x, y):
     import jax.numpy as jnp
 
     jax.config.update("jax_enable_x64", True)
-    cell, H = net.cell.NAME, net.n_hidden
+    cell, H = net.cell.name, net.n_hidden
     p = {k: jnp.asarray(v) for k, v in net.params.items()}
 
     def step(params, h_c, a_t):

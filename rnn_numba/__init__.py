@@ -1,12 +1,13 @@
 """rnn_numba: Numba-accelerated recurrent networks, full and truncated BPTT."""
 
-from . import optim, tasks
+from . import cells, optim, tasks
 from ._workspace import release_workspace
-from .bptt import full_schedule, horizon_schedule, tbptt_schedule
+from .bptt import Gradient
 from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
 from .io import load, save
-from .model import GRU, LSTM, RNN, Elman, Gradient
+from .model import GRU, LSTM, RNN, Elman
+from .schedules import full_schedule, horizon_schedule, tbptt_schedule
 from .stream import Window, tbptt
 from .train import History, Trainer
 from .unroll import LayerTrajectory, Trajectory
@@ -28,6 +29,7 @@ __all__ = [
     "GradCheck",
     "optim",
     "tasks",
+    "cells",
     "tbptt",
     "from_torch",
     "to_torch",

@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from ._jit import jit_kernel
+from ._kernels.jit import jit_kernel
 from .losses import LOSSES
 
 FLOAT_DTYPES = (np.float32, np.float64)

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import losses
-from .unroll import unroll
+from .inputs import Inputs, loss_inputs
+from .schedules import segments_for
+from .unroll import forward
 
 
 @dataclass
@@ -105,6 +107,7 @@ def check_grad(
     reduction="mean",
     horizon=None,
     tbptt=None,
+    recompute=False,
     eps=1e-4,
     max_coords=None,
     seed=0,
@@ -114,7 +117,7 @@ def check_grad(
     """Compare the model's gradient with central finite differences, per block.
 
     The check runs in float64 (a float32 model is converted). Arguments
-    ``x`` .. ``tbptt`` are those of :meth:`RNN.backward`; with ``horizon``
+    ``x`` .. ``recompute`` are those of :meth:`RNN.backward`; with ``horizon``
     or ``tbptt`` the truncated gradient is compared with finite differences
     of the truncated objective (module docstring).
 
@@ -143,15 +146,17 @@ def check_grad(
     model = model.astype(np.float64)
     result = model.backward(
         x, target, loss=loss, weights=weights, lengths=lengths, h0=h0, c0=c0,
-        reduction=reduction, horizon=horizon, tbptt=tbptt,
+        reduction=reduction, horizon=horizon, tbptt=tbptt, recompute=recompute,
     )  # fmt: skip
     # The validated arrays, and the weights with the reduction folded in.
-    theta0, xv, _, _, lengths, tv, wv = model._loss_inputs(x, target, loss, weights, lengths, h0, c0, reduction, None)
+    call = loss_inputs(model, x, target, loss, weights, lengths, h0, c0, reduction)
+    theta0, xv, lengths, tv, wv = call.inputs.theta, call.inputs.x, call.inputs.lengths, call.target, call.weights
     total = wv.sum()
     if reduction == "mean":
         wv = wv / total if total > 0 else wv * 0
-    segments = model._schedule(xv.shape[0], horizon, tbptt)
+    segments = segments_for(xv.shape[0], horizon, tbptt)
     held = result.trajectory  # the forward pass at theta0: each segment's incoming state, held fixed
+    no_c = call.inputs.c0
 
     def objective(theta):
         value = 0.0
@@ -159,7 +164,9 @@ def check_grad(
             seg_weights = wv[start:stop].copy()
             seg_weights[: inject_from - start] = 0
             seg_lengths = np.clip(lengths - start, 0, stop - start)
-            traj = unroll(model, theta, xv[start:stop], *held.state_at(start), seg_lengths, keep_cache=False)
+            h_start, c_start = held.state_at(start)
+            segment = Inputs(theta, xv[start:stop], h_start, no_c if c_start is None else c_start, seg_lengths)
+            traj = forward(model, segment)
             value += losses.loss_and_dy(loss, traj.y, tv[start:stop], seg_weights, "sum")[0]
         return value
 

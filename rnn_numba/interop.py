@@ -68,7 +68,7 @@ def from_torch(module, linear=None, *, n_out=1, dtype=np.float64, seed=None):
     )
     tensors = {name: t.detach().cpu().double().numpy() for name, t in module.named_parameters()}
     H = module.hidden_size
-    for k, p in enumerate(net.layer_views(net.theta)):
+    for k, p in enumerate(net.layer_views()):
         p["W_xh"][...] = tensors[f"weight_ih_l{k}"].T
         p["W_hh"][...] = tensors[f"weight_hh_l{k}"].T
         if module.bias:
@@ -100,17 +100,17 @@ def to_torch(net):
     import torch
 
     kinds = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
-    kwargs = {"nonlinearity": net.nonlinearity} if net.cell.NAME == "elman" else {}
-    if net.cell.NAME == "elman" and net.nonlinearity not in ("tanh", "relu"):
+    kwargs = {"nonlinearity": net.nonlinearity} if net.cell.name == "elman" else {}
+    if net.cell.name == "elman" and net.nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"torch.nn.RNN has no {net.nonlinearity!r} nonlinearity; use tanh or relu")
     torch_dtype = torch.float64 if net.dtype == np.float64 else torch.float32
-    module = kinds[net.cell.NAME](
+    module = kinds[net.cell.name](
         net.n_in, net.n_hidden, num_layers=net.num_layers, bias=net.bias, dtype=torch_dtype, **kwargs
     )
     linear = torch.nn.Linear(net.n_hidden, net.n_out, dtype=torch_dtype)
     H = net.n_hidden
     with torch.no_grad():
-        for k, p in enumerate(net.layer_views(net.theta)):
+        for k, p in enumerate(net.layer_views()):
             getattr(module, f"weight_ih_l{k}").copy_(torch.from_numpy(np.ascontiguousarray(p["W_xh"].T)))
             getattr(module, f"weight_hh_l{k}").copy_(torch.from_numpy(np.ascontiguousarray(p["W_hh"].T)))
             if net.bias:

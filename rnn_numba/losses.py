@@ -18,15 +18,36 @@ zeros past each sequence's length for padding (applied automatically).
 All-zero weights give L = 0 and a zero gradient under either reduction.
 """
 
-import math
-
 import numpy as np
 
-from ._jit import jit_kernel
+from ._kernels.losses import CROSS_ENTROPY, MSE, NO_LOSS, Objective, scaled_weights
+from ._kernels.losses import loss_and_dy as _loss_and_dy
 
 LOSSES = ("mse", "cross_entropy")
 REDUCTIONS = ("mean", "sum")
-MSE, CROSS_ENTROPY = range(2)  # the codes the kernels see
+
+
+def objective(loss, target, weights, reduction, n_out):
+    """The kernels' :class:`~rnn_numba._kernels.losses.Objective` of a validated loss, over all T*B rows.
+
+    Parameters
+    ----------
+    loss : {"mse", "cross_entropy"}
+    target : ndarray, shape (T, B, n_out) for MSE, int (T, B) for cross-entropy
+    weights : ndarray, shape (T, B)
+        Non-negative, zero at padded steps.
+    reduction : {"mean", "sum"}
+    n_out : int
+    """
+    w = scaled_weights(np.ascontiguousarray(weights).ravel(), reduction == "mean")
+    if loss == "mse":
+        return Objective(MSE, target.reshape(-1, n_out), np.zeros(0, dtype=np.int64), w)
+    return Objective(CROSS_ENTROPY, np.zeros((0, n_out), dtype=weights.dtype), target.ravel(), w)
+
+
+def no_loss(n_out, dtype):
+    """The kernels' Objective of no loss on the readout (a vector-Jacobian product of the states)."""
+    return Objective(NO_LOSS, np.zeros((0, n_out), dtype=dtype), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype))
 
 
 def loss_and_dy(loss, y, target, weights, reduction):
@@ -48,66 +69,6 @@ def loss_and_dy(loss, y, target, weights, reduction):
     """
     y = np.ascontiguousarray(y)
     rows = y.reshape(-1, y.shape[-1])
-    w = scaled_weights(np.ascontiguousarray(weights, dtype=y.dtype).ravel(), reduction == "mean")
+    spec = objective(loss, target, np.asarray(weights, dtype=y.dtype), reduction, y.shape[-1])
     dy = np.empty_like(rows)
-    if loss == "mse":
-        value = _mse(rows, np.ascontiguousarray(target, dtype=y.dtype).reshape(rows.shape), w, dy)
-    else:
-        value = _cross_entropy(rows, np.ascontiguousarray(target, dtype=np.int64).ravel(), w, dy)
-    return float(value), dy.reshape(y.shape)
-
-
-@jit_kernel
-def scaled_weights(weights, mean):
-    """The weights w / Z of the loss terms (see the module docstring), Z summed in float64.
-
-    ``weights`` (M,) non-negative; ``mean`` chooses Z = sum(w) (0 if all are 0) over Z = 1.
-    """
-    total = 0.0
-    for value in weights:
-        total += value
-    scale = (1.0 / total if total > 0 else 0.0) if mean else 1.0
-    return (weights * scale).astype(weights.dtype)
-
-
-@jit_kernel
-def _mse(y, target, w, dy):
-    """Sum of w_i * mean_k (y_ik - d_ik)^2 over rows i, accumulated in float64; writes dy = dL/dy.
-
-    ``y``, ``target``, ``dy`` (M, n_out); ``w`` (M,), the scaled weights.
-    """
-    value = 0.0
-    n_out = y.shape[1]
-    for i in range(y.shape[0]):
-        term = 0.0
-        for k in range(n_out):
-            err = y[i, k] - target[i, k]
-            term += err * err
-            dy[i, k] = w[i] * err * (2.0 / n_out)
-        value += w[i] * term / n_out
-    return value
-
-
-@jit_kernel
-def _cross_entropy(y, classes, w, dy):
-    """Sum of w_i * -log softmax(y_i)[c_i] over rows i, accumulated in float64; writes dy = dL/dy.
-
-    ``y``, ``dy`` (M, n_out); ``classes`` (M,) ints, ignored where w_i = 0;
-    ``w`` (M,). With lse_i = log sum_k exp(y_ik) (shifted by the row's
-    maximum): l_i = lse_i - y_ic and dl_i/dy_ik = softmax(y_i)_k - [k = c].
-    """
-    value = 0.0
-    for i in range(y.shape[0]):
-        if w[i] == 0:
-            dy[i] = 0
-            continue
-        top = y[i].max()
-        total = 0.0
-        for k in range(y.shape[1]):
-            total += math.exp(y[i, k] - top)
-        lse = top + math.log(total)
-        for k in range(y.shape[1]):
-            dy[i, k] = w[i] * math.exp(y[i, k] - lse)
-        dy[i, classes[i]] -= w[i]
-        value += w[i] * (lse - y[i, classes[i]])
-    return value
+    return float(_loss_and_dy(spec, rows, dy)), dy.reshape(y.shape)

@@ -1,73 +1,26 @@
 """Recurrent network models: a cell, stacked layers, a linear readout, one flat parameter vector.
 
-The public layer: it validates and converts the caller's arrays, allocates
-outputs, and calls the drivers in :mod:`rnn_numba.unroll` and
-:mod:`rnn_numba.bptt`, which are the same for every cell.
+The public layer: :class:`RNN` holds the parameters, validates a call's
+arguments (:mod:`rnn_numba.inputs`), picks the schedule
+(:mod:`rnn_numba.schedules`) and calls the drivers (:mod:`rnn_numba.unroll`,
+:mod:`rnn_numba.bptt`), which are the same for every cell.
 """
 
-import contextlib
-from dataclasses import dataclass
+import json
+from collections.abc import Callable
 
-import numba
 import numpy as np
+from numpy.typing import ArrayLike
 
+from . import _files, bptt, cells, inputs, params, unroll
 from . import _validate as check
-from . import bptt, cells, fused, losses, params
-from ._jit import batch_chunks, single_threaded_blas
-from ._linalg import matmul, matmul_tn
-from ._workspace import work_array
-from .unroll import Trajectory, unroll
+from .bptt import Gradient
+from .losses import loss_and_dy
+from .schedules import segments_for
+from .unroll import Trajectory
 
-
-@dataclass
-class Gradient:
-    """The result of :meth:`RNN.backward` and :meth:`RNN.vjp`.
-
-    States are shaped (B, H) for a one-layer model and (L, B, H) for L layers.
-
-    Attributes
-    ----------
-    loss : float or None
-        The loss (None for :meth:`RNN.vjp`, whose loss is the caller's).
-    grad : ndarray, shape (n_params,)
-        dL/dtheta in the layout of ``model.theta``; zero on frozen blocks.
-    dh0 : ndarray
-        dL/dh_0 under the same schedule (for chaining segments).
-    dc0 : ndarray or None
-        dL/dc_0 for cells with a cell state (LSTM).
-    trajectory : Trajectory
-        The forward pass: ``trajectory.layers[k].h`` and ``.c`` for every
-        layer (without the gate activations, whose buffer the next call reuses).
-    dh_norms : ndarray, shape (T + 1, B) or (L, T + 1, B), or None
-        ||dL/dh_t|| for t = 0..T, if requested (full BPTT only).
-    """
-
-    loss: float
-    grad: np.ndarray
-    dh0: np.ndarray
-    dc0: np.ndarray
-    trajectory: Trajectory
-    dh_norms: np.ndarray = None
-
-    @property
-    def h(self):
-        """ndarray, shape (T + 1, B, H): the top layer's states h_0 .. h_T."""
-        return self.trajectory.h
-
-    @property
-    def y(self):
-        """ndarray, shape (T, B, n_out): the readouts."""
-        return self.trajectory.y
-
-    @property
-    def h_final(self):
-        """Each sequence's last valid state, to continue the sequence from."""
-        return self.trajectory.h_final
-
-    @property
-    def c_final(self):
-        """The last valid cell state (LSTM), or None."""
-        return self.trajectory.c_final
+#: The format and version of a model file (bumped whenever its layout changes; newer files are refused).
+MODEL_FORMAT, MODEL_VERSION = "rnn_numba.model", 1
 
 
 class RNN:
@@ -75,16 +28,18 @@ class RNN:
 
     Parameters
     ----------
-    cell : {"elman", "lstm", "gru"}
-        The cell; see :mod:`rnn_numba.cells` for each one's equations.
+    cell : {"elman", "lstm", "gru"} or rnn_numba.cells.Cell
+        The cell, by name or as a :class:`~rnn_numba.cells.Cell` (see
+        :mod:`rnn_numba.cells` for each one's equations).
     n_in, n_hidden, n_out : int
         Input, state and readout sizes.
     num_layers : int
         Stacked layers; layer k > 0 takes layer k - 1's states as its input.
     bias : bool
         Whether the cells have biases (the readout always has ``b_y``).
-    nonlinearity : {"tanh", "relu", "identity"}
-        The Elman cell's f ("identity" gives a linear RNN); gated cells take "tanh".
+    nonlinearity : str, optional
+        The Elman cell's f, one of "tanh" (the default), "relu", "identity"
+        (a linear RNN) or "sigmoid"; gated cells take "tanh".
     dtype : np.float32 or np.float64
     seed : int or None
         Seeds the initialisation.
@@ -100,6 +55,7 @@ class RNN:
 
     Attributes
     ----------
+    cell : rnn_numba.cells.Cell
     theta : ndarray, shape (n_params,)
         All parameters, contiguous. Update it in place (``net.theta -= lr * grad``)
         or assign to it (``net.theta = new``, copied in).
@@ -108,6 +64,8 @@ class RNN:
         ``W_hh`` (H, G*H), ``b_h`` (G*H,) (and a GRU's ``b_hn`` (H,)); layer
         k > 0's carry the suffix ``_l{k}``; then ``W_hy`` (H, n_out), ``b_y``
         (n_out,). G is 1, 4, 3 for Elman, LSTM, GRU.
+    layout : rnn_numba.params.NetworkLayout
+        Names, shapes and offsets of the blocks.
     frozen : frozenset of str
         Blocks whose gradient is forced to zero (see :meth:`freeze`).
 
@@ -122,46 +80,30 @@ class RNN:
 
     def __init__(
         self,
-        cell,
-        n_in,
-        n_hidden,
-        n_out,
+        cell: str | cells.Cell,
+        n_in: int,
+        n_hidden: int,
+        n_out: int,
         *,
-        num_layers=1,
-        bias=True,
-        nonlinearity="tanh",
-        dtype=np.float64,
-        seed=None,
-        recurrent_init="uniform",
-        spectral_radius=None,
-        forget_bias=1.0,
+        num_layers: int = 1,
+        bias: bool = True,
+        nonlinearity: str | None = None,
+        dtype: type = np.float64,
+        seed: int | None = None,
+        recurrent_init: str = "uniform",
+        spectral_radius: float | None = None,
+        forget_bias: float = 1.0,
     ):
-        if cell not in cells.KINDS:
-            raise ValueError(f"cell must be one of {tuple(cells.KINDS)}, got {cell!r}")
-        self.kind = cells.KINDS[cell]
-        self.cell = cells.CELLS[self.kind]
-        if nonlinearity not in self.cell.NONLINEARITIES:
-            raise ValueError(
-                f"nonlinearity must be one of {tuple(self.cell.NONLINEARITIES)} for the {cell} cell, "
-                f"got {nonlinearity!r}"
-            )
-        self.nonlinearity = nonlinearity
-        self.nonlinearity_code = self.cell.NONLINEARITIES[nonlinearity]
+        self.cell = cells.get(cell)
+        self.cell_settings = self.cell.configure(nonlinearity)
+        self.nonlinearity = self.cell_settings.nonlinearity_name
         self.n_in = check.positive_int("n_in", n_in)
         self.n_hidden = check.positive_int("n_hidden", n_hidden)
         self.n_out = check.positive_int("n_out", n_out)
         self.num_layers = check.positive_int("num_layers", num_layers)
         self.bias = bool(bias)
         self.dtype = check.model_dtype(dtype)
-        blocks, self.layer_names = [], []
-        for k in range(self.num_layers):
-            suffix = f"_l{k}" if k else ""
-            layer_in = self.n_in if k == 0 else self.n_hidden
-            layer_blocks = self.cell.blocks(layer_in, self.n_hidden, self.bias)
-            self.layer_names.append({name: name + suffix for name, _ in layer_blocks})
-            blocks += [(name + suffix, shape) for name, shape in layer_blocks]
-        blocks += [("W_hy", (self.n_hidden, self.n_out)), ("b_y", (self.n_out,))]
-        self.layout = params.ParamLayout(blocks)
+        self.layout = params.NetworkLayout(self.cell, self.n_in, self.n_hidden, self.n_out, self.num_layers, self.bias)
         self._theta = np.zeros(self.layout.size, dtype=self.dtype)
         self.params = self.layout.views(self._theta)
         self.frozen = frozenset()
@@ -169,7 +111,7 @@ class RNN:
 
     # ------------------------------------------------------------------ parameters
     @property
-    def theta(self):
+    def theta(self) -> np.ndarray:
         """ndarray, shape (n_params,): all parameters; assignment copies into place."""
         return self._theta
 
@@ -181,21 +123,22 @@ class RNN:
         self._theta[...] = value
 
     @property
-    def n_params(self):
+    def n_params(self) -> int:
         """int: the length of ``theta``."""
         return self.layout.size
 
-    def layer_views(self, theta):
-        """Per layer, a dict of that layer's blocks under their cell names (``W_xh``, ...)."""
-        views = self.params if theta is self._theta else self.layout.views(theta)
-        return [{name: views[full] for name, full in names.items()} for names in self.layer_names]
+    def layer_views(self, theta: np.ndarray | None = None) -> list:
+        """Per layer, a dict of that layer's blocks of ``theta`` (default ``self.theta``) under their cell names."""
+        return self.layout.layer_views(self._theta if theta is None else theta)
 
-    def readout_views(self, theta):
-        """The readout blocks ``W_hy`` and ``b_y`` of ``theta``."""
-        views = self.params if theta is self._theta else self.layout.views(theta)
-        return {"W_hy": views["W_hy"], "b_y": views["b_y"]}
-
-    def initialise(self, seed=None, *, recurrent_init="uniform", spectral_radius=None, forget_bias=1.0):
+    def initialise(
+        self,
+        seed: int | None = None,
+        *,
+        recurrent_init: str = "uniform",
+        spectral_radius: float | None = None,
+        forget_bias: float = 1.0,
+    ) -> None:
         """(Re)draw all parameters; arguments as in the constructor."""
         inits = ("uniform", "orthogonal", "identity")
         if recurrent_init not in inits:
@@ -208,8 +151,8 @@ class RNN:
         n = self.n_hidden
         for view in self.params.values():
             view[...] = params.uniform(rng, view.shape, 1.0 / np.sqrt(n))
-        for layer in self.layer_views(self._theta):
-            for gate in range(self.cell.N_GATES):
+        for layer in self.layer_views():
+            for gate in range(self.cell.n_gates):
                 block = layer["W_hh"][:, gate * n : (gate + 1) * n]
                 if recurrent_init == "orthogonal":
                     block[...] = params.orthogonal(rng, n)
@@ -217,20 +160,21 @@ class RNN:
                     block[...] = params.identity(n)
                 if spectral_radius is not None:
                     block[...] = params.scale_to_spectral_radius(block.astype(np.float64), rho)
-            self.cell.initialise(layer, n, forget_bias)
+            if self.cell.initialise is not None:
+                self.cell.initialise(layer, n, forget_bias)
 
-    def freeze(self, *names):
+    def freeze(self, *names: str) -> None:
         """Hold the named blocks fixed: their gradient is zero (e.g. a reservoir's W_hh)."""
         unknown = set(names) - set(self.layout.names)
         if unknown:
             raise ValueError(f"unknown parameter block(s) {sorted(unknown)}; blocks are {self.layout.names}")
         self.frozen = self.frozen | frozenset(names)
 
-    def unfreeze(self, *names):
+    def unfreeze(self, *names: str) -> None:
         """Let the named blocks (all, if none named) learn again."""
         self.frozen = self.frozen - frozenset(names or self.layout.names)
 
-    def astype(self, dtype):
+    def astype(self, dtype: type) -> "RNN":
         """A copy of the model in another dtype (float32 or float64)."""
         other = self.copy()
         other.dtype = check.model_dtype(dtype)
@@ -238,7 +182,7 @@ class RNN:
         other.params = other.layout.views(other._theta)
         return other
 
-    def copy(self):
+    def copy(self) -> "RNN":
         """An independent copy (parameters, configuration, frozen blocks)."""
         other = object.__new__(type(self))
         other.__dict__.update(self.__dict__)
@@ -246,68 +190,46 @@ class RNN:
         other.params = other.layout.views(other._theta)
         return other
 
-    def save(self, path):
+    def config(self) -> dict:
+        """The constructor's arguments that rebuild the model (without its parameters), JSON-ready."""
+        return {
+            "cell": self.cell.name,
+            "n_in": self.n_in,
+            "n_hidden": self.n_hidden,
+            "n_out": self.n_out,
+            "num_layers": self.num_layers,
+            "bias": self.bias,
+            "nonlinearity": self.nonlinearity,
+            "dtype": np.dtype(self.dtype).name,
+            "frozen": sorted(self.frozen),
+        }
+
+    def save(self, path) -> None:
         """Save parameters and configuration to one file, atomically; :func:`rnn_numba.load` reads it."""
-        from .io import save
+        _files.atomic_savez(path, {"format": MODEL_FORMAT, "version": MODEL_VERSION, **model_arrays(self)})
 
-        save(self, path)
-
-    def __repr__(self):
-        return (
-            f"{type(self).__name__}(cell={self.cell.NAME!r}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
-            f"n_out={self.n_out}, num_layers={self.num_layers}, nonlinearity={self.nonlinearity!r}, "
-            f"dtype={np.dtype(self.dtype).name})"
-        )
-
-    # ------------------------------------------------------------------ inputs
-    def _theta_arg(self, theta):
-        if theta is None:
-            theta = self._theta
-        else:
-            theta = check.float_array("theta", theta, self.dtype, (self.layout.size,))
-        check.finite_theta(self.layout, theta)
-        return theta
-
-    def state_shape(self, n_batch):
+    def state_shape(self, n_batch: int) -> tuple:
         """Shape of an initial or final state: (B, H) for one layer, (L, B, H) for several."""
         layers = (self.num_layers,) if self.num_layers > 1 else ()
         return layers + (n_batch, self.n_hidden)
 
-    def _state_out(self, state):
-        """An (L, B, H) state in the public shape."""
-        return state[0] if self.num_layers == 1 and state is not None else state
-
-    def _batch_inputs(self, x, h0, c0, lengths, theta):
-        """Validate x, the initial states and lengths; states come back as (L, B, H)."""
-        theta = self._theta_arg(theta)
-        hints = [(name, np.shape(s)[-2]) for name, s in (("h0", h0), ("c0", c0)) if s is not None and np.ndim(s) >= 2]
-        if lengths is not None and np.ndim(lengths) == 1:
-            hints.append(("lengths", np.shape(lengths)[0]))
-        x, lengths = check.sequence_batch(x, self.n_in, self.dtype, hints, lengths)
-        shape = self.state_shape(x.shape[1])
-        h0 = check.initial_state("h0", h0, shape, self.dtype).reshape((self.num_layers,) + shape[-2:])
-        if self.cell.HAS_CELL_STATE:
-            c0 = check.initial_state("c0", c0, shape, self.dtype).reshape(h0.shape)
-        elif c0 is not None:
-            raise ValueError(f"c0 is the LSTM's cell state; the {self.cell.NAME} cell has none, drop c0")
-        return theta, x, h0, c0, lengths
-
-    def _loss_inputs(self, x, target, loss, weights, lengths, h0, c0, reduction, theta):
-        padded = lengths is not None  # else every sequence has all T steps
-        theta, x, h0, c0, lengths = self._batch_inputs(x, h0, c0, lengths, theta)
-        n_steps, n_batch = x.shape[:2]
-        target = check.targets(loss, target, n_steps, n_batch, self.n_out, self.dtype)
-        weights = check.loss_weights(weights, n_steps, n_batch, self.dtype)
-        if padded and lengths.min() < n_steps:
-            weights = weights * (np.arange(n_steps)[:, None] < lengths[None, :])
-        if loss == "cross_entropy":
-            check.class_range(target, weights, self.n_out)
-        if reduction not in losses.REDUCTIONS:
-            raise ValueError(f"reduction must be one of {losses.REDUCTIONS}, got {reduction!r}")
-        return theta, x, h0, c0, lengths, target, weights
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}(cell={self.cell.name!r}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
+            f"n_out={self.n_out}, num_layers={self.num_layers}, nonlinearity={self.nonlinearity!r}, "
+            f"dtype={np.dtype(self.dtype).name})"
+        )
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x, h0=None, lengths=None, *, c0=None, theta=None):
+    def forward(
+        self,
+        x: ArrayLike,
+        h0: ArrayLike | None = None,
+        lengths: ArrayLike | None = None,
+        *,
+        c0: ArrayLike | None = None,
+        theta: ArrayLike | None = None,
+    ) -> Trajectory:
         """Unroll the network over a batch of sequences.
 
         Parameters
@@ -331,41 +253,45 @@ class RNN:
             ``c_final``, each sequence's last valid state; ``layers`` for
             every layer's states.
         """
-        theta, x, h0, c0, lengths = self._batch_inputs(x, h0, c0, lengths, theta)
-        with _threads(x) as n_chunks:
-            return unroll(self, theta, x, h0, c0, lengths, n_chunks, keep_cache=False)
+        return unroll.forward(self, inputs.batch_inputs(self, x, h0, c0, lengths, theta))
 
     def loss(
-        self, x, target, *, loss="mse", weights=None, lengths=None, h0=None, c0=None, reduction="mean", theta=None
-    ):
+        self,
+        x: ArrayLike,
+        target: ArrayLike,
+        *,
+        loss: str = "mse",
+        weights: ArrayLike | None = None,
+        lengths: ArrayLike | None = None,
+        h0: ArrayLike | None = None,
+        c0: ArrayLike | None = None,
+        reduction: str = "mean",
+        theta: ArrayLike | None = None,
+    ) -> float:
         """The loss alone (one forward pass); arguments as in :meth:`backward`."""
-        theta, x, h0, c0, lengths, target, weights = self._loss_inputs(
-            x, target, loss, weights, lengths, h0, c0, reduction, theta
-        )
-        with _threads(x) as n_chunks:
-            traj = unroll(self, theta, x, h0, c0, lengths, n_chunks, keep_cache=False)
-        return losses.loss_and_dy(loss, traj.y, target, weights, reduction)[0]
+        call = inputs.loss_inputs(self, x, target, loss, weights, lengths, h0, c0, reduction, theta)
+        traj = unroll.forward(self, call.inputs)
+        return loss_and_dy(loss, traj.y, call.target, call.weights, reduction)[0]
 
     # ------------------------------------------------------------------ backward
     def backward(
         self,
-        x,
-        target,
+        x: ArrayLike,
+        target: ArrayLike,
         *,
-        loss="mse",
-        weights=None,
-        lengths=None,
-        h0=None,
-        c0=None,
-        reduction="mean",
-        horizon=None,
-        tbptt=None,
-        grad_norms=False,
-        clip_message=None,
-        recompute=False,
-        theta=None,
-        _trajectory=True,
-    ):
+        loss: str = "mse",
+        weights: ArrayLike | None = None,
+        lengths: ArrayLike | None = None,
+        h0: ArrayLike | None = None,
+        c0: ArrayLike | None = None,
+        reduction: str = "mean",
+        horizon: int | None = None,
+        tbptt: tuple | None = None,
+        grad_norms: bool = False,
+        clip_message: float | None = None,
+        recompute: bool = False,
+        theta: ArrayLike | None = None,
+    ) -> Gradient:
         """Loss and gradient by full BPTT or one of the truncations.
 
         Parameters
@@ -404,68 +330,60 @@ class RNN:
         recompute : bool
             Keep no gate activations from the forward pass: full BPTT
             recomputes them block by block from the stored states (two more
-            GEMMs per block). The peak memory is then about the stored states
-            and inputs (measured: 1.16x for an LSTM, 1.18x for a GRU; the
-            README's Memory section), for 1.2x to 1.5x the time. The Elman
-            cell stores no gates, so this changes nothing for it; the
-            truncations recompute all gates at once, which saves nothing.
+            GEMMs per block), so that its peak memory is about the stored
+            states and inputs. The Elman cell stores no gates, so this
+            changes nothing for it; the truncations keep all gates.
         theta : array_like, shape (n_params,), optional
-        _trajectory : bool
-            False: the forward pass's states stay on this thread's work
-            buffers and the result's ``trajectory`` is None (for
-            :meth:`loss_and_grad`).
 
         Returns
         -------
         Gradient
         """
-        theta, x, h0, c0, lengths, target, weights = self._loss_inputs(
-            x, target, loss, weights, lengths, h0, c0, reduction, theta
-        )
-        segments = self._schedule(x.shape[0], horizon, tbptt)
-        if grad_norms and (horizon is not None or tbptt is not None):
-            raise ValueError("grad_norms is defined for full BPTT; drop horizon/tbptt or grad_norms")
-        if clip_message is not None:
-            clip_message = check.positive_float("clip_message", clip_message)
-        if fused.applies(self, *x.shape[:2], bptt.is_full(segments, x.shape[0]), recompute):
-            clip = 0.0 if clip_message is None else clip_message
-            value, grad, traj, dh0, dc0, norms = fused.gradient(
-                self, theta, x, h0, c0, lengths, loss, target, weights, reduction, clip, grad_norms
-            )
-            result = self._result(value, grad, dh0, dc0, traj, norms)
-        else:
-            with _threads(x) as n_chunks:
-                traj = unroll(
-                    self, theta, x, h0, c0, lengths, n_chunks, keep_cache=not recompute,
-                    states_on_workspace=not _trajectory,
-                )  # fmt: skip
-                value, dy = losses.loss_and_dy(loss, traj.y, target, weights, reduction)
-                result = self._backprop(
-                    value, theta, x, traj, dy, None, segments, n_chunks, grad_norms, clip_message=clip_message
-                )
-        if not _trajectory:
-            result.trajectory = None
-        return result
+        return self._gradient(x, target, loss, weights, lengths, h0, c0, reduction, horizon, tbptt, grad_norms,
+                              clip_message, recompute, theta, keep_trajectory=True)  # fmt: skip
 
-    def loss_and_grad(self, x, target, **kwargs):
+    def loss_and_grad(
+        self,
+        x: ArrayLike,
+        target: ArrayLike,
+        *,
+        loss: str = "mse",
+        weights: ArrayLike | None = None,
+        lengths: ArrayLike | None = None,
+        h0: ArrayLike | None = None,
+        c0: ArrayLike | None = None,
+        reduction: str = "mean",
+        horizon: int | None = None,
+        tbptt: tuple | None = None,
+        clip_message: float | None = None,
+        recompute: bool = False,
+        theta: ArrayLike | None = None,
+    ) -> tuple:
         """``(loss, grad)`` of :meth:`backward`, which documents the arguments.
 
         The forward pass's states stay on this thread's work buffers, reused
         by the next call (:func:`rnn_numba.release_workspace` frees them),
-        instead of being written to new memory at every call. Measured here
-        (2-core Intel Xeon, float32 Elman, B = 32, H = 128, separate
-        processes): 1.10x and 1.08x faster at T = 3000 and 10,000 (states of
-        49 and 164 MB), where it then took the time per step of T = 1000,
-        whose 16 MB the C allocator recycles anyway.
+        instead of being written to new memory at every call.
         """
-        result = self.backward(x, target, _trajectory=False, **kwargs)
+        result = self._gradient(x, target, loss, weights, lengths, h0, c0, reduction, horizon, tbptt, False,
+                                clip_message, recompute, theta, keep_trajectory=False)  # fmt: skip
         return result.loss, result.grad
 
-    def objective(self, x, target, **kwargs):
+    def _gradient(self, x, target, loss, weights, lengths, h0, c0, reduction, horizon, tbptt, grad_norms, clip,
+                  recompute, theta, keep_trajectory):  # fmt: skip
+        call = inputs.loss_inputs(self, x, target, loss, weights, lengths, h0, c0, reduction, theta)
+        segments = segments_for(call.inputs.x.shape[0], horizon, tbptt)
+        if grad_norms and (horizon is not None or tbptt is not None):
+            raise ValueError("grad_norms is defined for full BPTT; drop horizon/tbptt or grad_norms")
+        clip = None if clip is None else check.positive_float("clip_message", clip)
+        return bptt.gradient(self, call, segments, grad_norms=grad_norms, clip=clip, recompute=bool(recompute),
+                             keep_trajectory=keep_trajectory)  # fmt: skip
+
+    def objective(self, x: ArrayLike, target: ArrayLike, **kwargs) -> Callable:
         """A function ``theta -> (loss, grad)`` for ``scipy.optimize.minimize(..., jac=True)``.
 
         ``grad`` is returned in float64, as SciPy expects; keyword arguments
-        as in :meth:`backward`.
+        as in :meth:`loss_and_grad`.
         """
 
         def fun(theta):
@@ -474,7 +392,18 @@ class RNN:
 
         return fun
 
-    def vjp(self, x, dh=None, *, dh_final=None, dc_final=None, h0=None, c0=None, lengths=None, theta=None):
+    def vjp(
+        self,
+        x: ArrayLike,
+        dh: ArrayLike | None = None,
+        *,
+        dh_final: ArrayLike | None = None,
+        dc_final: ArrayLike | None = None,
+        h0: ArrayLike | None = None,
+        c0: ArrayLike | None = None,
+        lengths: ArrayLike | None = None,
+        theta: ArrayLike | None = None,
+    ) -> Gradient:
         """Vector-Jacobian product of the unrolled network, for a loss of your own.
 
         Parameters
@@ -493,113 +422,22 @@ class RNN:
             ``grad`` (the readout blocks get zero: they do not touch the
             states), ``dh0`` and ``dc0``; ``loss`` is None.
         """
-        theta, x, h0, c0, lengths = self._batch_inputs(x, h0, c0, lengths, theta)
-        shape = self.state_shape(x.shape[1])
-        if dh is None:
-            dh = np.zeros(x.shape[:2] + (self.n_hidden,), dtype=self.dtype)
-        dh = check.float_array("dh", dh, self.dtype, x.shape[:2] + (self.n_hidden,))
+        batch = inputs.batch_inputs(self, x, h0, c0, lengths, theta)
+        shape = self.state_shape(batch.x.shape[1])
+        dh_shape = batch.x.shape[:2] + (self.n_hidden,)
+        dh = np.zeros(dh_shape, dtype=self.dtype) if dh is None else check.float_array("dh", dh, self.dtype, dh_shape)
         if dh_final is not None:
-            dh_final = check.float_array("dh_final", dh_final, self.dtype, shape).reshape(h0.shape)
+            dh_final = check.float_array("dh_final", dh_final, self.dtype, shape).reshape(batch.h0.shape)
         if dc_final is not None:
-            if not self.cell.HAS_CELL_STATE:
-                raise ValueError(f"dc_final is for cells with a cell state; the {self.cell.NAME} cell has none")
-            dc_final = check.float_array("dc_final", dc_final, self.dtype, shape).reshape(h0.shape)
-        segments = bptt.full_schedule(x.shape[0])
-        with _threads(x) as n_chunks:
-            traj = unroll(self, theta, x, h0, c0, lengths, n_chunks)
-            return self._backprop(None, theta, x, traj, None, dh, segments, n_chunks, False, dh_final, dc_final)
-
-    def _schedule(self, n_steps, horizon, tbptt):
-        if horizon is not None and tbptt is not None:
-            raise ValueError("give horizon or tbptt, not both")
-        if horizon is not None:
-            return bptt.horizon_schedule(n_steps, check.positive_int("horizon", horizon))
-        if tbptt is not None:
-            k1, k2 = check_k1_k2(*tbptt)
-            return bptt.tbptt_schedule(n_steps, k1, k2)
-        return bptt.full_schedule(n_steps)
-
-    def _backprop(
-        self, value, theta, x, traj, dy, dh, segments, n_chunks, grad_norms, dh_final=None, dc_final=None,
-        clip_message=None,
-    ):  # fmt: skip
-        """Gradient from dL/dy (readout loss) or dL/dh (caller's loss on the top states)."""
-        readout = self.readout_views(theta)
-        grad = np.zeros(self.layout.size, dtype=self.dtype)
-        g = self.layout.views(grad)
-        if dy is not None:
-            dy2 = dy.reshape(-1, self.n_out)
-            states = traj.h[1:].reshape(-1, self.n_hidden)
-            g["W_hy"][...], g["b_y"][...] = matmul_tn(states, dy2, n_chunks, column_sums=True)
-            w_hy_t = np.ascontiguousarray(readout["W_hy"].T)
-
-            def inject(t0, t1):  # dL/dh_{t+1} = dL/dy_t @ W_hy.T, made block by block
-                out = work_array("loss_gradient", (t1 - t0, x.shape[1], self.n_hidden), self.dtype)
-                matmul(dy[t0:t1].reshape(-1, self.n_out), w_hy_t, n_chunks, out=out.reshape(-1, self.n_hidden))
-                return out
-        else:
-
-            def inject(t0, t1):
-                out = work_array("loss_gradient", (t1 - t0, x.shape[1], self.n_hidden), self.dtype)
-                out[...] = dh[t0:t1]
-                return out
-
-        layer_grads, dh0, dc0, norms = bptt.backprop(
-            self, theta, x, traj, inject, segments, n_chunks, grad_norms, dh_final, dc_final, clip_message
-        )
-        for names, layer in zip(self.layer_names, layer_grads, strict=True):
-            for name, value_k in layer.items():
-                g[names[name]][...] = value_k
-        return self._result(value, grad, dh0, dc0, traj, norms)
-
-    def _result(self, value, grad, dh0, dc0, traj, norms):
-        """The Gradient of a backward pass, with the frozen blocks' gradient zeroed."""
-        for layer in traj.layers:  # the gate activations are on a work buffer (unroll): they stay in the call
-            layer.cache = None
-        if self.frozen:
-            g = self.layout.views(grad)
-            for name in self.frozen:
-                g[name][...] = 0
-        return Gradient(
-            loss=value,
-            grad=grad,
-            dh0=self._state_out(dh0),
-            dc0=self._state_out(dc0),
-            trajectory=traj,
-            dh_norms=self._state_out(norms),
-        )
+            if not self.cell.has_cell_state:
+                raise ValueError(f"dc_final is for cells with a cell state; the {self.cell.name} cell has none")
+            dc_final = check.float_array("dc_final", dc_final, self.dtype, shape).reshape(batch.h0.shape)
+        return bptt.vjp(self, batch, dh, dh_final, dc_final)
 
 
-@contextlib.contextmanager
-def _threads(x):
-    """One Numba thread per chunk of the batch, and BLAS on one thread while they run.
-
-    OpenBLAS's idle workers spin after a multi-threaded call and take the
-    core from the batch-parallel kernels (measured here: an LSTM gradient at
-    T = 100, B = 32, H = 128 took 2x longer), so the whole computation runs
-    with single-threaded BLAS and splits its large GEMMs itself. A single
-    sequence gets a single Numba thread: idle OpenMP workers spin too (a
-    T = 1000, B = 1 Elman gradient took 8 ms on 2 threads, 2.2 ms on 1).
-    """
-    saved = numba.get_num_threads()
-    n_chunks = batch_chunks(x.shape[1])
-    if n_chunks != saved:
-        numba.set_num_threads(n_chunks)
-    try:
-        with single_threaded_blas(n_chunks > 1):
-            yield n_chunks
-    finally:
-        if n_chunks != saved:
-            numba.set_num_threads(saved)
-
-
-def check_k1_k2(k1, k2):
-    """Validate TBPTT(k1, k2): integers with 1 <= k1 <= k2."""
-    k1 = check.positive_int("k1", k1)
-    k2 = check.positive_int("k2", k2)
-    if k1 > k2:
-        raise ValueError(f"TBPTT needs k1 <= k2 (k2 steps of history for k1 new steps), got k1={k1} > k2={k2}")
-    return k1, k2
+def model_arrays(model: RNN) -> dict:
+    """What a file needs to rebuild ``model``: its configuration (JSON) and parameters."""
+    return {"model.config": json.dumps(model.config()), "model.theta": model.theta}
 
 
 class Elman(RNN):
@@ -615,7 +453,7 @@ class Elman(RNN):
     (6, 3, 8)
     """
 
-    def __init__(self, n_in, n_hidden, n_out, **kwargs):
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, **kwargs):
         super().__init__("elman", n_in, n_hidden, n_out, **kwargs)
 
 
@@ -625,7 +463,7 @@ class LSTM(RNN):
     Parameters as in :class:`RNN` without ``cell`` and ``nonlinearity``.
     """
 
-    def __init__(self, n_in, n_hidden, n_out, **kwargs):
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, **kwargs):
         super().__init__("lstm", n_in, n_hidden, n_out, **kwargs)
 
 
@@ -635,5 +473,5 @@ class GRU(RNN):
     Parameters as in :class:`RNN` without ``cell`` and ``nonlinearity``.
     """
 
-    def __init__(self, n_in, n_hidden, n_out, **kwargs):
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, **kwargs):
         super().__init__("gru", n_in, n_hidden, n_out, **kwargs)

@@ -9,6 +9,8 @@ finite differences work on them directly.
 
 import numpy as np
 
+from ._kernels.engine import B_H, B_Y, INNER, W_HH, W_HY, W_XH
+
 
 class ParamLayout:
     """Names, shapes and offsets of the blocks of a flat parameter vector.
@@ -44,6 +46,66 @@ class ParamLayout:
             if sl.start <= index < sl.stop:
                 return name
         raise IndexError(f"index {index} is outside a parameter vector of size {self.size}")
+
+    def entry(self, name):
+        """(offset, rows, columns) of a block, a vector of length n as n rows of one column; zeros if absent."""
+        if name not in self.shapes:
+            return (0, 0, 0)
+        shape = self.shapes[name]
+        return (self.slices[name].start, shape[0], shape[1] if len(shape) == 2 else 1)
+
+
+class NetworkLayout(ParamLayout):
+    """The parameters of stacked layers of one cell and a linear readout, in one flat vector.
+
+    Layer 0's blocks carry the cell's names (``W_xh``, ``W_hh``, ``b_h``,
+    then the cell's own blocks, such as a GRU's ``b_hn``); layer k > 0's
+    carry the suffix ``_l{k}``; then the readout's ``W_hy`` (H, n_out) and
+    ``b_y`` (n_out,).
+
+    Parameters
+    ----------
+    cell : rnn_numba.cells.Cell
+    n_in, n_hidden, n_out, num_layers : int
+    bias : bool
+        Whether the cells have biases (the readout always has ``b_y``).
+
+    Attributes
+    ----------
+    layers : list of dict
+        Per layer, the full name of each of its blocks under the cell's name.
+    inner : list of str
+        The names of the cell's own blocks (in storage order, after ``b_h``).
+    table : ndarray of int64, shape (L + 1, 4, 3)
+        The offsets the compiled kernels read theta with (see
+        :mod:`rnn_numba._kernels.engine`): per layer ``W_xh``, ``W_hh``,
+        ``b_h`` and the cell's own blocks (as one vector), then the readout.
+    """
+
+    def __init__(self, cell, n_in, n_hidden, n_out, num_layers, bias):
+        blocks, self.layers = [], []
+        for k in range(num_layers):
+            suffix = f"_l{k}" if k else ""
+            layer_blocks = cell.blocks(n_in if k == 0 else n_hidden, n_hidden, bias)
+            self.layers.append({name: name + suffix for name, _ in layer_blocks})
+            blocks += [(name + suffix, shape) for name, shape in layer_blocks]
+        blocks += [("W_hy", (n_hidden, n_out)), ("b_y", (n_out,))]
+        super().__init__(blocks)
+        self.inner = [name for name, _ in cell.inner_blocks(n_hidden, bias)]
+        table = np.zeros((num_layers + 1, 4, 3), dtype=np.int64)
+        for k, names in enumerate(self.layers):
+            for role, name in ((W_XH, "W_xh"), (W_HH, "W_hh"), (B_H, "b_h")):
+                table[k, role] = self.entry(names.get(name, ""))
+            if self.inner:  # the cell's own blocks are contiguous: one vector
+                first, last = self.slices[names[self.inner[0]]], self.slices[names[self.inner[-1]]]
+                table[k, INNER] = (first.start, last.stop - first.start, 1)
+        table[num_layers, W_HY], table[num_layers, B_Y] = self.entry("W_hy"), self.entry("b_y")
+        self.table = table
+
+    def layer_views(self, theta):
+        """Per layer, a dict of that layer's blocks of ``theta`` under their cell names (``W_xh``, ...)."""
+        views = self.views(theta)
+        return [{name: views[full] for name, full in names.items()} for names in self.layers]
 
 
 def uniform(rng, shape, bound):

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate as check
-from .model import check_k1_k2
+from .inputs import batch_inputs, public_state
+from .schedules import check_k1_k2
 
 
 @dataclass
@@ -118,7 +119,9 @@ def tbptt(
         if y is None:
             raise ValueError(f"targets ended before the stream, at step {now}; give one target chunk per input chunk")
         if buf is None:
-            _, x, h_start, c_start, _ = model._batch_inputs(x, h0, c0, None, None)
+            first = batch_inputs(model, x, h0, c0)
+            x, h_start = first.x, first.h0
+            c_start = first.c0 if model.cell.has_cell_state else None
         else:
             x, _ = check.sequence_batch(x, model.n_in, model.dtype)
         n_new, n_batch = x.shape[:2]
@@ -155,7 +158,7 @@ def _window(model, buf, buf_start, loss_start, stop, history, options):
     lo, hi = start - buf_start, stop - buf_start
     weights = buf["w"][lo:hi].copy()
     weights[: loss_start - start] = 0
-    held = [model._state_out(s[lo]) for s in buf["states"]]
+    held = [public_state(model, s[lo]) for s in buf["states"]]
     c0 = held[1] if len(held) > 1 else None
     result = model.backward(buf["x"][lo:hi], buf["y"][lo:hi], weights=weights, h0=held[0], c0=c0, **options)
     # States first computed in this window join the history.

@@ -14,11 +14,19 @@ finite differences stay accurate. Example::
 from dataclasses import dataclass, field
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
-from .cells import CELLS
+try:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError:  # an install without the testing extra
+    raise ImportError(
+        "rnn_numba.testing needs Hypothesis: pip install 'rnn_numba[testing]' (or pip install hypothesis)"
+    ) from None
+
+from . import cells as cell_registry
 from .model import RNN
+
+BUILT_IN_CELLS = ("elman", "lstm", "gru")
 
 
 @dataclass
@@ -66,8 +74,9 @@ def problems(
 
     Parameters
     ----------
-    cells : sequence of str, optional
-        Cell names to draw from; all cells by default.
+    cells : sequence of str or rnn_numba.cells.Cell, optional
+        Cells (or their names) to draw from; the built-in cells (Elman, LSTM,
+        GRU) by default.
     dtypes, nonlinearities, losses : sequences to draw from
     max_steps, max_batch, max_side, max_layers : int
         Upper bounds of T, B, of n_in, H, n_out, and of the number of layers.
@@ -75,9 +84,8 @@ def problems(
         Whether ``lengths``, ``weights`` and ``h0`` (with an LSTM's ``c0``)
         may be drawn (else None).
     """
-    cell = draw(st.sampled_from(cells or [c.NAME for c in CELLS]), label="cell")
-    cell_module = next(c for c in CELLS if c.NAME == cell)
-    nonlinearity = draw(st.sampled_from(nonlinearities or list(cell_module.NONLINEARITIES)), label="nonlinearity")
+    cell = cell_registry.get(draw(st.sampled_from(list(cells or BUILT_IN_CELLS)), label="cell"))
+    nonlinearity = draw(st.sampled_from(nonlinearities or list(cell.nonlinearities)), label="nonlinearity")
     dtype = draw(st.sampled_from(dtypes), label="dtype")
     loss = draw(st.sampled_from(losses), label="loss")
     T = draw(st.integers(1, max_steps), label="T")
@@ -102,7 +110,7 @@ def problems(
     h0 = c0 = None
     if initial_state and draw(st.booleans(), label="has h0"):
         h0 = draw(bounded(model.state_shape(B), dtype, 0.5), label="h0")
-        if model.cell.HAS_CELL_STATE:
+        if model.cell.has_cell_state:
             c0 = draw(bounded(model.state_shape(B), dtype, 0.5), label="c0")
     reduction = draw(st.sampled_from(["mean", "sum"]), label="reduction")
     options = dict(loss=loss, weights=weights, lengths=lengths, h0=h0, c0=c0, reduction=reduction)

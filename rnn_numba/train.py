@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from . import _validate as check
-from . import io
-from .model import RNN, check_k1_k2
+from ._files import atomic_savez, read_npz
+from .model import RNN, model_arrays
 from .optim import Optimizer, clip_grad_norm, clip_grad_value
+from .schedules import check_truncation
 from .stream import tbptt as tbptt_windows
 from .tasks import Batch
 
@@ -156,16 +157,13 @@ class Trainer:
             raise TypeError(f"optimizer must be an rnn_numba.optim optimiser, got {type(optimizer).__name__}")
         if not (isinstance(data, Batch) or callable(data)):
             raise TypeError("data must be a tasks.Batch of arrays or a function rng -> Batch")
-        if horizon is not None and tbptt is not None:
-            raise ValueError("give horizon or tbptt, not both")
         self.model, self.optimizer, self.data = model, optimizer, data
         self.batch_size = None if batch_size is None else check.positive_int("batch_size", batch_size)
         if self.batch_size is not None and not isinstance(data, Batch):
             raise ValueError("batch_size draws minibatches from a Batch of arrays; a data function makes its own")
         if isinstance(data, Batch) and self.batch_size is not None and self.batch_size > data.n_batch:
             raise ValueError(f"batch_size {self.batch_size} exceeds the {data.n_batch} sequences in data")
-        self.horizon = None if horizon is None else check.positive_int("horizon", horizon)
-        self.tbptt = None if tbptt is None else check_k1_k2(*tbptt)
+        self.horizon, self.tbptt = check_truncation(horizon, tbptt)
         self.clip_norm = None if clip_norm is None else check.positive_float("clip_norm", clip_norm)
         self.clip_value = None if clip_value is None else check.positive_float("clip_value", clip_value)
         self.clip_message = None if clip_message is None else check.positive_float("clip_message", clip_message)
@@ -344,7 +342,7 @@ class Trainer:
         arrays = {
             "format": CHECKPOINT_FORMAT,
             "version": CHECKPOINT_VERSION,
-            **io.model_arrays(self.model),
+            **model_arrays(self.model),
             "optimizer.class": type(self.optimizer).__name__,
             **{f"optimizer.{k}": v for k, v in opt_state.items()},
             "rng": json.dumps(self.rng.bit_generator.state),
@@ -352,7 +350,7 @@ class Trainer:
             "elapsed": np.float64(self._seconds()),
             **{f"history.{k}": v for k, v in self.history.arrays().items()},
         }
-        io.atomic_savez(path, arrays)
+        atomic_savez(path, arrays)
 
     def load_checkpoint(self, path):
         """Restore a checkpoint written by a trainer set up like this one.
@@ -363,9 +361,9 @@ class Trainer:
             If the file is not a checkpoint, is of a newer format, or holds a
             different architecture or optimiser than this trainer's.
         """
-        arrays = io.read_npz(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION)
+        arrays = read_npz(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION)
         saved = json.loads(str(arrays["model.config"]))
-        ours = io.model_config(self.model)
+        ours = self.model.config()
         if saved != ours:
             differ = sorted(k for k in ours if saved.get(k) != ours[k])
             raise ValueError(f"checkpoint {str(path)!r} is for a different model (differs in {differ})")

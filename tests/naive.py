@@ -26,10 +26,10 @@ def step(net, p, x, h, c):
     """One cell step for one sequence: returns h_new, c_new (c None unless LSTM)."""
     H = net.n_hidden
     b = p.get("b_h", 0)
-    if net.cell.NAME == "elman":
+    if net.cell.name == "elman":
         f, _ = ACTIVATIONS[net.nonlinearity]
         return f(x @ p["W_xh"] + h @ p["W_hh"] + b), None
-    if net.cell.NAME == "lstm":
+    if net.cell.name == "lstm":
         z = x @ p["W_xh"] + h @ p["W_hh"] + b
         i, f, g, o = sigmoid(z[:H]), sigmoid(z[H : 2 * H]), np.tanh(z[2 * H : 3 * H]), sigmoid(z[3 * H :])
         c_new = f * c + i * g
@@ -48,12 +48,12 @@ def step_backward(net, p, x, h, c, dh, dc, clip=np.inf):
     """
     H = net.n_hidden
     b = p.get("b_h", 0)
-    if net.cell.NAME == "elman":
+    if net.cell.name == "elman":
         _, df = ACTIVATIONS[net.nonlinearity]
         dz = np.clip(dh * df(x @ p["W_xh"] + h @ p["W_hh"] + b), -clip, clip)
         grads = {"W_xh": np.outer(x, dz), "W_hh": np.outer(h, dz), "b_h": dz}
         return p["W_xh"] @ dz, p["W_hh"] @ dz, None, grads
-    if net.cell.NAME == "lstm":
+    if net.cell.name == "lstm":
         z = x @ p["W_xh"] + h @ p["W_hh"] + b
         i, f, g, o = sigmoid(z[:H]), sigmoid(z[H : 2 * H]), np.tanh(z[2 * H : 3 * H]), sigmoid(z[3 * H :])
         c_new = f * c + i * g
@@ -207,7 +207,7 @@ def gradient(net, x, target, loss="mse", weights=None, lengths=None, h0=None, c0
                 dc0[:, b] += dc[:, 0]
     flat = np.zeros(net.n_params)
     views = net.layout.views(flat)
-    for names, g in zip(net.layer_names, grads, strict=True):
+    for names, g in zip(net.layout.layers, grads, strict=True):
         for name, value in g.items():
             views[names[name]][...] = value
     views["W_hy"][...], views["b_y"][...] = readout["W_hy"], readout["b_y"]

@@ -58,7 +58,7 @@ def test_full_bptt_matches_naive_reference(problem):
     np.testing.assert_allclose(result.loss, loss, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(result.grad, grad, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(np.reshape(result.dh0, dh0.shape), dh0, rtol=1e-10, atol=1e-13)
-    if net.cell.HAS_CELL_STATE:
+    if net.cell.has_cell_state:
         np.testing.assert_allclose(np.reshape(result.dc0, dc0.shape), dc0, rtol=1e-10, atol=1e-13)
     else:
         assert result.dc0 is None
@@ -72,7 +72,7 @@ def test_fixed_horizon_matches_naive_reference(problem, data):
     _, grad, dh0, dc0 = naive.gradient(net, problem.x, problem.target, horizon=horizon, **opts)
     np.testing.assert_allclose(result.grad, grad, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(np.reshape(result.dh0, dh0.shape), dh0, rtol=1e-10, atol=1e-13)
-    if net.cell.HAS_CELL_STATE:
+    if net.cell.has_cell_state:
         np.testing.assert_allclose(np.reshape(result.dc0, dc0.shape), dc0, rtol=1e-10, atol=1e-13)
 
 
@@ -204,7 +204,7 @@ def test_dh0_chains_segments(problem, data):
     back = net.vjp(x[:m], dh_final=tail.dh0, dc_final=tail.dc0, h0=opts["h0"], c0=opts["c0"], lengths=head_len)
     np.testing.assert_allclose(tail.grad + head_loss.grad + back.grad, full.grad, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(head_loss.dh0 + back.dh0, full.dh0, rtol=1e-10, atol=1e-13)
-    if net.cell.HAS_CELL_STATE:
+    if net.cell.has_cell_state:
         np.testing.assert_allclose(head_loss.dc0 + back.dc0, full.dc0, rtol=1e-10, atol=1e-13)
 
 
@@ -376,7 +376,7 @@ def test_truncations_skip_segments_without_loss_exactly(cell):
 @pytest.mark.parametrize(("n_batch", "n_threads"), [(1, 1), (2, 1), (3, 1), (3, 2), (5, 2), (9, 2)])
 @pytest.mark.parametrize("horizon", [None, 4])
 def test_step_products_in_every_block_shape_give_the_reference_gradient(cell, n_batch, n_threads, horizon):
-    # Every step's product runs on a packed W_hh (rnn_numba._packed): 1, 2, 3 or 4+ rows per thread take blocks
+    # Every step's product runs on a packed W_hh (rnn_numba._kernels.packed): 1, 2, 3 or 4+ rows per thread take blocks
     # of 1 row x up to 4 panels, 2 x 2, 3 x 1 and 4 x 1; these widths leave short last panels of W_hh and W_hh.T
     # (panels of 16 or 8 columns with AVX2, 32 or 16 with AVX-512).
     # Full BPTT and a truncation (the segment driver), one layer on one thread and two layers on two.

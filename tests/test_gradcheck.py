@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import rnn_numba as rn
-from rnn_numba import model as model_module
+from rnn_numba import bptt
 
 
 def problem():
@@ -21,14 +21,14 @@ def test_passes_on_the_true_gradient():
 @pytest.mark.parametrize("block", ["W_xh", "W_hh", "b_h", "W_hy", "b_y"])
 def test_flags_a_gradient_that_is_wrong_in_one_block(monkeypatch, block):
     net, x, y = problem()
-    original = model_module.RNN._backprop
+    original = bptt.gradient
 
-    def corrupted(self, *args, **kwargs):
-        result = original(self, *args, **kwargs)
-        result.grad[self.layout.slices[block].start] += 1e-3
+    def corrupted(model, *args, **kwargs):
+        result = original(model, *args, **kwargs)
+        result.grad[model.layout.slices[block].start] += 1e-3
         return result
 
-    monkeypatch.setattr(model_module.RNN, "_backprop", corrupted)
+    monkeypatch.setattr(bptt, "gradient", corrupted)
     report = rn.check_grad(net, x, y)
     assert not report.passed
     assert max(report.errors, key=report.errors.get) == block

@@ -39,7 +39,7 @@ def torch_grads(net, module, linear):
     flat = np.zeros(net.n_params)
     views = net.layout.views(flat)
     H = net.n_hidden
-    for k, names in enumerate(net.layer_names):
+    for k, names in enumerate(net.layout.layers):
         views[names["W_xh"]][...] = getattr(module, f"weight_ih_l{k}").grad.numpy().T
         views[names["W_hh"]][...] = getattr(module, f"weight_hh_l{k}").grad.numpy().T
         if net.bias:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rnn_numba as rn
-from rnn_numba import io
+from rnn_numba import _files, model
 
 
 @pytest.mark.parametrize(
@@ -24,7 +24,7 @@ def test_round_trip_is_bit_for_bit(tmp_path, make):
     back = rn.load(tmp_path / "net.npz")
     assert back.theta.dtype == net.theta.dtype
     np.testing.assert_array_equal(back.theta, net.theta)
-    assert io.model_config(back) == io.model_config(net) and back.frozen == {"W_hh"}
+    assert back.config() == net.config() and back.frozen == {"W_hh"}
     x = np.random.default_rng(0).normal(size=(4, 2, net.n_in)).astype(net.dtype)
     np.testing.assert_array_equal(back.forward(x).y, net.forward(x).y)
 
@@ -47,7 +47,8 @@ def test_a_failed_save_leaves_the_previous_file(tmp_path, monkeypatch):
 def test_newer_or_foreign_files_are_refused(tmp_path):
     net = rn.Elman(1, 2, 1, seed=0)
     newer = tmp_path / "newer.npz"
-    io.atomic_savez(newer, {"format": io.MODEL_FORMAT, "version": io.MODEL_VERSION + 1, **io.model_arrays(net)})
+    arrays = {"format": model.MODEL_FORMAT, "version": model.MODEL_VERSION + 1, **model.model_arrays(net)}
+    _files.atomic_savez(newer, arrays)
     with pytest.raises(ValueError, match="newer"):
         rn.load(newer)
     foreign = tmp_path / "foreign.npz"

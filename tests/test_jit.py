@@ -4,14 +4,14 @@ import re
 import shutil
 from pathlib import Path
 
-from rnn_numba import _jit
+from rnn_numba._kernels import jit as _jit
 
-PACKAGE = Path(_jit.__file__).resolve().parent
+PACKAGE = _jit.PACKAGE
 
 
 def test_numba_options_are_set_only_in_the_policy_module():
     for path in PACKAGE.rglob("*.py"):
-        if path.name == "_jit.py":
+        if path == Path(_jit.__file__):
             continue
         text = path.read_text()
         assert not re.search(r"\bnjit\b|numba\.jit|fastmath\s*=", text), path
@@ -39,12 +39,12 @@ def test_warmup_compiles_the_kernels_for_both_dtypes():
     import numpy as np
 
     import rnn_numba as rn
-    from rnn_numba import bptt, unroll
+    from rnn_numba._kernels import engine, recurrence
 
-    rn.warmup()
-    # (kernel, position of a float array argument: a, dh_loss)
-    for kernel, position in ((unroll._unroll_kernel, 2), (bptt._backward_kernel, 4)):
-        dtypes = {str(sig[position].dtype) for sig in kernel.signatures}
+    rn.warmup(cells=("gru",))
+    # (kernel, position of a float array argument: theta, x) for one thread and for several
+    for kernel, position in ((engine.gradient, 1), (recurrence._backward_rows_kernel, 2)):
+        dtypes = {str(sig[position].dtype) for sig in kernel.signatures if "gru" in str(sig[0])}
         assert {str(np.dtype(np.float32)), str(np.dtype(np.float64))} <= dtypes, kernel
 
 

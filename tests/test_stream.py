@@ -5,6 +5,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import rnn_numba as rn
+from rnn_numba.inputs import public_state
 from rnn_numba.testing import problems
 
 from . import naive
@@ -32,7 +33,7 @@ def test_each_window_matches_finite_differences_with_held_state(problem, data):
     for w in rn.tbptt(net, x, target, k1, k2, **kw):
         window_weights = weights[w.start : w.stop].copy()
         window_weights[: w.loss_start - w.start] = 0
-        h_start, c_start = (None if s is None else net._state_out(s) for s in held.state_at(w.start))
+        h_start, c_start = (public_state(net, s) for s in held.state_at(w.start))
 
         def objective(theta, w=w, window_weights=window_weights, h_start=h_start, c_start=c_start):
             return net.loss(
@@ -68,7 +69,7 @@ def test_windows_follow_williams_and_peng_and_sum_to_the_schedule(problem, data)
     np.testing.assert_allclose(sum(w.loss for w in windows), summed.loss, rtol=1e-10, atol=1e-13)
     whole = net.forward(x, opts["h0"], c0=opts["c0"])
     np.testing.assert_allclose(windows[-1].h_final, whole.h_final, rtol=1e-12, atol=1e-15)
-    if net.cell.HAS_CELL_STATE:
+    if net.cell.has_cell_state:
         np.testing.assert_allclose(windows[-1].c_final, whole.c_final, rtol=1e-12, atol=1e-15)
 
 
@@ -97,7 +98,7 @@ def test_chunked_stream_equals_whole_stream(problem, data):
     for a, b in zip(chunked, whole, strict=True):
         np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(a.h_final, b.h_final, rtol=1e-12, atol=1e-15)
-        if net.cell.HAS_CELL_STATE:
+        if net.cell.has_cell_state:
             np.testing.assert_allclose(a.c_final, b.c_final, rtol=1e-12, atol=1e-15)
 
 
@@ -114,7 +115,7 @@ def test_forward_in_chunks_with_carried_state_equals_whole(problem, data):
         cs.append(None if out.c is None else out.c[1:])
         h, c = out.h_final, out.c_final
     np.testing.assert_allclose(np.concatenate(hs), whole.h[1:], rtol=1e-12, atol=1e-15)
-    if net.cell.HAS_CELL_STATE:
+    if net.cell.has_cell_state:
         np.testing.assert_allclose(np.concatenate(cs), whole.c[1:], rtol=1e-12, atol=1e-15)
 
 

@@ -17,7 +17,7 @@ def test_forward_matches_naive(problem):
     h, c, y = naive.forward(problem.model, problem.x, opts["h0"], opts["lengths"], opts["c0"])
     for k, layer in enumerate(out.layers):
         np.testing.assert_allclose(layer.h, h[k], rtol=1e-12, atol=1e-14)
-        if problem.model.cell.HAS_CELL_STATE:
+        if problem.model.cell.has_cell_state:
             np.testing.assert_allclose(layer.c, c[k], rtol=1e-12, atol=1e-14)
         else:
             assert layer.c is None
@@ -34,7 +34,7 @@ def test_final_state_is_last_valid_state(problem):
     for k, layer in enumerate(out.layers):
         for b, n in enumerate(lengths):
             np.testing.assert_array_equal(h_final[k, b], layer.h[n, b])
-            if net.cell.HAS_CELL_STATE:
+            if net.cell.has_cell_state:
                 np.testing.assert_array_equal(np.reshape(out.c_final, h_final.shape)[k, b], layer.c[n, b])
 
 

@@ -24,14 +24,15 @@ def data(dtype=np.float64):
 @pytest.fixture(autouse=True)
 def no_kernel_runs(monkeypatch):
     """Any kernel call during a test of bad input is a failure."""
-    from rnn_numba import bptt, fused, unroll
+    from rnn_numba import bptt
+    from rnn_numba._kernels import engine
 
     def forbidden(*args):
         raise AssertionError("a kernel ran on bad input")
 
-    monkeypatch.setattr(unroll, "_unroll_kernel", forbidden)
-    monkeypatch.setattr(bptt, "_backward_kernel", forbidden)
-    monkeypatch.setattr(fused, "_gradient_kernel", forbidden)
+    for name in ("gradient", "forward", "readout", "readout_loss"):
+        monkeypatch.setattr(engine, name, forbidden)
+    monkeypatch.setattr(bptt, "backward_recursion", forbidden)
 
 
 x0, y0 = data()

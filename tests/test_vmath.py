@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from rnn_numba import _vmath
+from rnn_numba._kernels import vmath as _vmath
 
 #: Stated accuracy (max error in units in the last place, measured below).
 MAX_ULP = {("tanh", np.float64): 4, ("sigmoid", np.float64): 3, ("tanh", np.float32): 3, ("sigmoid", np.float32): 3}

@@ -80,7 +80,7 @@ def test_a_gradient_does_not_depend_on_what_the_buffers_held(problem):
 def test_no_returned_array_is_a_view_of_a_work_buffer(problem):
     result = _gradient(*problem)
     returned = [result.grad, result.dh0, result.dc0, result.trajectory.y, result.dh_norms]
-    returned += [a for layer in result.trajectory.layers for a in (layer.h, layer.c, layer.cache)]
+    returned += [a for layer in result.trajectory.layers for a in (layer.h, layer.c)]
     buffers = list(_workspace._pool().values())
     assert buffers
     for array in returned:
@@ -89,7 +89,7 @@ def test_no_returned_array_is_a_view_of_a_work_buffer(problem):
 
 
 def test_gradients_computed_in_threads_at_once_equal_the_serial_ones():
-    # Single sequences (the one-call kernel, no parallel region): Numba's fallback threading layer,
+    # Single sequences (one compiled call, no parallel region): Numba's fallback threading layer,
     # workqueue, may not launch parallel kernels from two threads at once.
     problems = [(cell, n_steps, 1, 1, {}) for cell in ("elman", "lstm", "gru") for n_steps in (20, 45)]
     serial = [_gradient(*problem).grad for problem in problems]
@@ -116,13 +116,13 @@ def test_requests_of_any_size_are_kept_beyond_the_limit(monkeypatch):
     assert nbytes() == kept.nbytes
 
 
-def test_a_gradient_keeps_its_gate_activations_for_the_next_one_and_returns_none():
-    problem = ("lstm", 40, 3, 2, {})  # two layers on the blocked driver
+def test_a_gradient_keeps_its_gate_activations_for_the_next_one():
+    problem = ("lstm", 40, 3, 2, {})
     result = _gradient(*problem)
-    assert all(layer.cache is None for layer in result.trajectory.layers)
-    caches = {role: _workspace._pool()[role] for role in ("cache0", "cache1")}
+    cache = _workspace._pool()["cache"]
+    assert cache.nbytes == 2 * 40 * 3 * 5 * 6 * 8  # layers, T, B, LSTM cache width x H, float64
     again = _gradient(*problem)
-    assert all(_workspace._pool()[role] is buffer for role, buffer in caches.items())
+    assert _workspace._pool()["cache"] is cache
     np.testing.assert_array_equal(result.grad, again.grad)
 
 
@@ -137,8 +137,7 @@ def test_loss_and_grad_keeps_the_states_on_work_buffers_and_equals_backward(prob
     assert loss == expected.loss
     np.testing.assert_array_equal(grad, expected.grad)
     pool = _workspace._pool()
-    if n_batch > 1:  # the general drivers (one sequence takes the one-call kernel)
-        held = {role: pool[role] for role in pool if role.startswith("h")}
-        assert set(held) == {f"h{k}" for k in range(layers)}
-        net.loss_and_grad(x, target, **kwargs)
-        assert all(pool[role] is buffer for role, buffer in held.items())
+    states = pool["h"]
+    assert states.nbytes >= layers * (n_steps + 1) * n_batch * 6 * 8
+    net.loss_and_grad(x, target, **kwargs)
+    assert pool["h"] is states

@@ -1,50 +1,30 @@
-"""The Elman cell (simple RNN): its parameters and its step math, nothing else.
+"""The Elman cell (simple RNN).
 
 Equations, with time-major rows and the row-vector convention ``x @ W``::
 
-    a_t = x_t @ W_xh + b_h          (input projection, one GEMM over all T*B rows)
-    r_t = h_{t-1} @ W_hh            (recurrent projection, one GEMM per step)
+    a_t = x_t @ W_xh + b_h          (input projection, by the driver)
+    r_t = h_{t-1} @ W_hh            (recurrent projection, by the driver)
     h_t = f(a_t + r_t)              f in {tanh, relu, identity, sigmoid}
 
 Elman, J. L. (1990). Finding structure in time. Cognitive Science 14(2),
 179-211. doi:10.1207/s15516709cog1402_1
 """
 
-from .._jit import jit_step_kernel
-from .._vmath import sigmoid, tanh
+from .._kernels.jit import jit_step_kernel
+from .._kernels.vmath import sigmoid, tanh
+from .contract import Cell
 
-NAME = "elman"
-#: Number of gate blocks of width H in the projections a_t and r_t.
-N_GATES = 1
-#: Width (in units of H) of what a step stores for its backward pass.
-CACHE_WIDTH = 0
-#: Whether the cell keeps a second state (an LSTM's c); the Elman cell does not.
-HAS_CELL_STATE = False
-#: True when dL/dr_t differs from dL/da_t (a GRU's reset gate); not here.
-SEPARATE_RECURRENT_DELTA = False
-#: True when h_{t-1} reaches h_t other than through W_hh (a GRU's z * h_{t-1}).
-HAS_DIRECT_PATH = False
-#: (name, gate) of a bias added to the recurrent projection inside the cell; none here.
-RECURRENT_BIAS = None
-
-TANH, RELU, IDENTITY, SIGMOID = 0, 1, 2, 3
-NONLINEARITIES = {"tanh": TANH, "relu": RELU, "identity": IDENTITY, "sigmoid": SIGMOID}
-
-
-def blocks(n_in, n_hidden, bias=True):
-    """Names and shapes of the cell's parameter blocks, in storage order."""
-    out = [("W_xh", (n_in, n_hidden)), ("W_hh", (n_hidden, n_hidden))]
-    return out + [("b_h", (n_hidden,))] if bias else out
-
-
-def initialise(views, n_hidden, forget_bias):
-    """No cell-specific initialisation."""
+#: The nonlinearities, in the order of their codes (``cell.nonlinearity``).
+NONLINEARITIES = ("tanh", "relu", "identity", "sigmoid")
+TANH, RELU, IDENTITY, SIGMOID = range(4)
 
 
 @jit_step_kernel
-def forward_step(nonlinearity, b0, b1, a_t, r_t, h_next):
-    """Write h_next = f(a_t + r_t), all of shape (B, H)."""
+def forward(cell, b0, b1, a_t, r_t, inner, s_prev, s_next, cache_t):
+    """Write h_t = f(a_t + r_t) for rows b0:b1."""
+    h_next = s_next[0]
     zero = h_next.dtype.type(0)
+    nonlinearity = cell.nonlinearity
     # One loop per nonlinearity, so that each is a plain loop LLVM vectorises.
     for b in range(b0, b1):
         if nonlinearity == TANH:
@@ -63,13 +43,15 @@ def forward_step(nonlinearity, b0, b1, a_t, r_t, h_next):
 
 
 @jit_step_kernel
-def backward_step(nonlinearity, b0, b1, dh, h_t, da):
-    """Write da = dh * f'(a_t + r_t), with f' written through h_t = f(.), shape (B, H).
+def backward(cell, b0, b1, ds, inner, s_prev, s_next, cache_t, da, dr, ds_prev):
+    """Write da = dh_t * f'(a_t + r_t) for rows b0:b1, with f' written through h_t = f(.).
 
     tanh' = 1 - h_t**2; relu' = [h_t > 0]; sigmoid' = h_t (1 - h_t); identity' = 1.
     """
+    dh, h_t = ds[0], s_next[0]
     one = h_t.dtype.type(1)
     zero = h_t.dtype.type(0)
+    nonlinearity = cell.nonlinearity
     for b in range(b0, b1):
         if nonlinearity == TANH:
             for j in range(h_t.shape[1]):
@@ -83,3 +65,13 @@ def backward_step(nonlinearity, b0, b1, dh, h_t, da):
         else:
             for j in range(h_t.shape[1]):
                 da[b, j] = dh[b, j]
+
+
+ELMAN = Cell(
+    name="elman",
+    n_gates=1,
+    forward=forward,
+    backward=backward,
+    nonlinearities=NONLINEARITIES,
+    doc="h_t = f(x_t W_xh + h_{t-1} W_hh + b_h) (Elman 1990)",
+)

@@ -1,12 +1,11 @@
 """tanh, the logistic sigmoid and exp in a form LLVM can vectorise.
 
 llvmlite from PyPI is built without a vector math library, so ``np.tanh``
-and ``np.exp`` in a Numba loop are scalar libm calls (about 8 ns each here)
-and keep the loop from being vectorised. These versions use only
-arithmetic, integer bit operations and selects, which LLVM turns into SIMD
-code (measured here over 10^5 elements: tanh 0.72 and sigmoid 0.90 ns per
-float32 element, 2.3 and 2.6 ns per float64 element, against 2.8 and 15 ns
-for ``np.tanh``).
+and ``np.exp`` in a Numba loop are scalar libm calls and keep the loop
+from being vectorised. These versions use only arithmetic, integer bit
+operations and selects, which LLVM turns into SIMD code (the asv
+``Nonlinearities`` benchmark times them; benchmarks/HISTORY.md has the
+measurements).
 
 exp(u) = 2^k exp(r), k = round(u / ln 2), r = u - k ln 2 with ln 2 split in
 two (Cody & Waite 1980) so that k ln2_hi is exact; exp(r), |r| <= 0.35, is
@@ -35,7 +34,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from ._jit import jit_kernel
+from .jit import jit_kernel
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.693145751953125  # 16 significant bits: k * _LN2_HI is exact for |k| < 2**11
@@ -82,7 +81,7 @@ def _pow2(typingctx, kf):
 
     def codegen(context, builder, signature, args):
         # Through a 32-bit integer in both precisions: AVX2 has packed float -> int32 conversions but none to
-        # int64 (that takes AVX-512DQ); the float64 functions got 1.15x-1.31x faster here with this path.
+        # int64 (that takes AVX-512DQ), so this path vectorises on both.
         int32, int_type = ir.IntType(32), ir.IntType(width)
         k = builder.fptosi(args[0], int32)
         low, high = ir.Constant(int32, 1 - bias), ir.Constant(int32, bias)

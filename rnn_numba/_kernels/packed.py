@@ -16,28 +16,11 @@ one row times one panel would be two chains of dependent multiply-adds,
 bound by their latency. K is split into blocks of ``K_BLOCK``.
 
 NR is two of the CPU's vectors: 16 float32 or 8 float64 columns with AVX2,
-32 or 16 with AVX-512 (:func:`vector_bytes`). Numba has no
-vector type to keep such accumulators in registers (hand-written Numba loops
-for these products reached 20-28 GFLOP/s on one core here, below OpenBLAS), so
-:func:`_panel_block` is written in LLVM IR; LLVM lowers the vectors to
-whatever the CPU has.
-
-Measured here (2-core AMD EPYC, AVX2) on two threads, each multiplying its
-own rows as in the batch-split recursions, against the faster of OpenBLAS's
-x @ w and (w.T @ x.T).T with the transposing copies (medians of 7, one
-process): 16 rows by the W_hh of an H = 128 Elman, GRU or LSTM cell (128 x
-128, 384, 512) 1.44x-1.64x faster in float32 and 1.68x-1.74x in float64, by
-the backward's W_hh.T (384 and 512 x 128) 1.65x-1.78x; 32 rows by 512 x 512
-to 2048 x 512 1.29x-1.39x; 2 to 4 rows 2.7x-4.8x. One row (a matrix-vector
-product, one thread, 32 x 32 to 128 x 512): as fast as OpenBLAS's or up to
-1.9x faster in float32, 1.06x-1.8x in float64; the blocks of four panels
-were 1.2x-2.2x faster than one-panel blocks for one row, and two-panel
-blocks 1.2x-1.6x for two rows.
-
-On a 2-core Intel Xeon with AVX-512 (whole gradients, one process, medians,
-against the same kernel on 256-bit vectors): 1.05x-1.16x faster at T = 100,
-B = 32, H = 128 and 0.92x-1.20x at the largest point of the grid (T = 200,
-B = 64, H = 512), all cells and both dtypes; 0.96x-1.03x at B = 1, H = 32.
+32 or 16 with AVX-512 (:func:`vector_bytes`). Numba has no vector type to
+keep such accumulators in registers (hand-written Numba loops for these
+products stayed below OpenBLAS), so :func:`_panel_block` is written in LLVM
+IR; LLVM lowers the vectors to whatever the CPU has. What each choice here
+measured against OpenBLAS, and on which machine, is in benchmarks/HISTORY.md.
 """
 
 import llvmlite.binding
@@ -48,7 +31,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._jit import jit_kernel
+from .jit import jit_kernel, jit_step_kernel
 
 
 def vector_bytes():
@@ -71,8 +54,10 @@ MAX_PANELS = 4
 #: K per pass over the panels. A panel of 512 x NR values (32 KB) no longer fits the L1 cache beside the rows of
 #: x, but 512 was 1.0x-1.1x faster than 256 and 128 (K = 512 and 2048, in one process): the streams prefetch well.
 K_BLOCK = 512
-#: The (rows, panels) blocks :func:`_panel_block` compiles: at most MR rows x panels, 2 accumulators per panel and row.
-BLOCKS = ((1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2)) + tuple((rows, 1) for rows in range(3, MR + 1))
+#: The (rows, panels) blocks :func:`_panel_block` compiles: powers of two, at most MR rows x panels, 2 accumulators
+#: per panel and row. Other counts are split into these (7 rows as 4 + 2 + 1): each block is a loop of its own, and
+#: their code is most of a recursion kernel's, which Numba compiles again in every kernel that calls it.
+BLOCKS = ((1, 1), (1, 2), (1, 4), (2, 1), (2, 2)) + tuple((rows, 1) for rows in (4, 8) if rows <= MR)
 
 
 @jit_kernel
@@ -92,23 +77,38 @@ def pack(w):
     return packed
 
 
-@jit_kernel
-def packed_matmul(x, w_packed, out, b0, b1):
-    """out[b0:b1] = x[b0:b1] @ w for C-contiguous x (B, K), out (B, N) and w packed by :func:`pack`.
+@jit_step_kernel
+def packed_matmul(x, w_packed, out, b0, b1, accumulate):
+    """out[b0:b1] (+)= x[b0:b1] @ w for C-contiguous x (B, K), out (B, N) and w packed by :func:`pack`.
 
-    Blocks of up to MR rows times one panel; with one or two rows, times up
-    to four or two panels (one of :data:`BLOCKS` in every case).
+    Added to ``out`` if ``accumulate``, else written. Blocks of up to MR rows
+    times one panel; with one or two rows, times up to four or two panels
+    (one of :data:`BLOCKS` in every case).
     """
     n_inner, n_cols = x.shape[1], out.shape[1]
     n_panels, width = w_packed.shape[0], w_packed.shape[2]
     group = max(1, MAX_PANELS // max(b1 - b0, 1))  # panels per block
     for k0 in range(0, max(n_inner, 1), K_BLOCK):  # at least one pass: K = 0 writes zeros
         k1 = min(k0 + K_BLOCK, n_inner)
-        for p in range(0, n_panels, group):
-            n_group = min(group, n_panels - p)
+        p = 0
+        while p < n_panels:
+            n_group = _power_of_two_at_most(min(group, n_panels - p))
             last_cols = min(width, n_cols - (p + n_group - 1) * width)
-            for r in range(b0, b1, MR):
-                _panel_block(x, out, w_packed, r, min(MR, b1 - r), p, n_group, k0, k1, last_cols, k0 > 0)
+            r = b0
+            while r < b1:
+                n_rows = _power_of_two_at_most(min(MR, b1 - r))
+                _panel_block(x, out, w_packed, r, n_rows, p, n_group, k0, k1, last_cols, accumulate or k0 > 0)
+                r += n_rows
+            p += n_group
+
+
+@jit_step_kernel
+def _power_of_two_at_most(n):
+    """The largest power of two <= n (n >= 1)."""
+    power = 1
+    while power * 2 <= n:
+        power *= 2
+    return power
 
 
 @intrinsic

@@ -1,10 +1,11 @@
 """The one place where Numba options are decided.
 
-Every kernel in the package is decorated with :func:`jit_kernel`; no other
-module passes options to Numba. Policy:
+Every kernel in the package is decorated with :func:`jit_kernel`,
+:func:`jit_step_kernel` or :func:`jit_parallel_kernel`; no other module
+passes options to Numba. Policy:
 
-- ``cache=True``: compiled kernels are written to ``__pycache__`` so that only
-  the first run on a machine pays the compile time.
+- ``cache=True``: compiled kernels are written to disk so that only the
+  first run on a machine pays the compile time.
 - ``nogil=True``: kernels release the GIL, so a caller may run independent
   sequences in threads.
 - ``error_model="numpy"``: division by zero gives Inf/NaN like NumPy instead
@@ -12,13 +13,22 @@ module passes options to Numba. Policy:
 - ``fastmath``: only ``contract`` (fused multiply-add). The ``nnan``/``ninf``
   flags are never set: a gradient check must be able to see a NaN.
 - ``inline="always"`` only for what the time loops call at every step: the
-  cells' step functions, their dispatch and the row helpers of the backward
-  recursion (:func:`jit_step_kernel`).
+  cells' step functions and the row helpers of the recursions
+  (:func:`jit_step_kernel`). Called rather than inlined, each step passes and
+  reference-counts a dozen array views, which at one sequence costs more than
+  the step's arithmetic.
+- Constant arguments of a call between kernels are given typed
+  (``np.int64(0)``, ``np.bool_(False)``): a bare ``0`` or ``False`` makes
+  Numba compile the callee again for that literal value.
 - The time loops work on :func:`borrowed` arrays (their own arguments), whose
   views are not reference-counted.
+- One thread or many: kernels take a ``threads`` argument that is either
+  ``None`` (the call runs on the calling thread) or the number of chunks to
+  split the batch into, and choose with ``if isinstance(threads, int)``,
+  which Numba decides while it compiles: a single-threaded call compiles no
+  parallel code, a parallel one no single-threaded recursion.
 """
 
-import contextlib
 import hashlib
 from pathlib import Path
 
@@ -26,42 +36,25 @@ import numba
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
-from threadpoolctl import ThreadpoolController
 
 FASTMATH = frozenset({"contract"})
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent
+_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 
 
 def jit_kernel(func):
     """Compile ``func`` as an rnn_numba kernel with the package's Numba policy."""
-    return numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH))(func)
+    return numba.njit(fastmath=set(FASTMATH), **_OPTIONS)(func)
 
 
 def jit_step_kernel(func):
-    """Like :func:`jit_kernel`, inlined by Numba into every kernel that calls it.
-
-    For the small functions called at every time step with many array
-    views: as calls, with the views passed and reference-counted at each
-    step, they cost more than the step's arithmetic when the batch is one
-    sequence. Measured here in one process, inlined against called: the
-    float32 Elman recursions at T = 100, B = 1, H = 32 took 25 against 37 us
-    forward and 26 against 33 us backward, a whole gradient at B = 1 1.02x-1.16x
-    less time (all cells, both dtypes), at B = 32 the same; compiling every
-    kernel took 122 s instead of 99.
-    """
-    return numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH), inline="always")(func)
+    """Like :func:`jit_kernel`, inlined by Numba into every kernel that calls it (see the module docstring)."""
+    return numba.njit(fastmath=set(FASTMATH), inline="always", **_OPTIONS)(func)
 
 
 def jit_parallel_kernel(func):
     """Like :func:`jit_kernel`, with ``prange`` loops run on Numba's threads."""
-    return numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH), parallel=True)(func)
-
-
-def batch_chunks(n_batch):
-    """How many threads to split a batch over: one chunk of sequences per thread."""
-    if n_batch <= 1:  # without asking Numba, which costs about 2 us, a share of a call at B = 1
-        return 1
-    return min(numba.get_num_threads(), n_batch)
+    return numba.njit(fastmath=set(FASTMATH), parallel=True, **_OPTIONS)(func)
 
 
 @intrinsic
@@ -70,11 +63,11 @@ def borrowed(typingctx, *arrays):
 
     Every view a kernel takes (``h[t]``, ``d_a[t]``) and every array it
     passes to a call increments and later decrements the array's reference
-    count, each an atomic instruction that waits for the pending stores: at
-    B = 1 about a third of a gradient's compiled time went to them. A
-    borrowed array has no memory-info, so its views count nothing. Borrow
-    only a function's own arguments, which its caller holds for the whole
-    call, and never return or store a borrowed array.
+    count, each an atomic instruction that waits for the pending stores; at
+    one sequence they are a large share of a gradient's time. A borrowed
+    array has no memory-info, so its views count nothing. Borrow only a
+    function's own arguments, which its caller holds for the whole call, and
+    never return or store a borrowed array.
     """
     if len(arrays) == 1 and isinstance(arrays[0], types.StarArgTuple):
         arrays = tuple(arrays[0].types)  # Numba hands the arguments over as one tuple
@@ -92,36 +85,6 @@ def borrowed(typingctx, *arrays):
         return views[0] if len(views) == 1 else context.make_tuple(builder, result, views)
 
     return result(types.StarArgTuple(arrays)), codegen
-
-
-_BLAS = None
-
-
-@contextlib.contextmanager
-def single_threaded_blas(active=True):
-    """Run the block with every BLAS library on one thread.
-
-    Inside the parallel kernels each Numba thread calls BLAS for its own
-    small per-step GEMMs; a multi-threaded BLAS would then oversubscribe the
-    cores (measured here: a 32 x 128 by 128 x 128 step took twice as long
-    with OpenBLAS on 2 threads as on 1).
-    """
-    global _BLAS
-    if not active:
-        yield
-        return
-    if _BLAS is None:
-        import scipy.linalg.cython_blas  # noqa: F401  (the BLAS behind Numba's np.dot, loaded before we look)
-
-        _BLAS = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
-    saved = [lib.num_threads for lib in _BLAS]
-    for lib in _BLAS:
-        lib.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for lib, n in zip(_BLAS, saved, strict=True):
-            lib.set_num_threads(n)
 
 
 def _sources_digest(package=PACKAGE):
