@@ -9,12 +9,15 @@ these objectives by central differences, so it checks full BPTT, TBPTT(k1,
 k2) and fixed-horizon truncation alike.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import losses
 from .inputs import Inputs, loss_inputs
+from .model import RNN
 from .schedules import segments_for
 from .unroll import forward
 
@@ -60,7 +63,7 @@ class GradCheck:
         return f"gradient check {verdict} (tolerance {self.tolerance:.0e}):\n" + "\n".join(rows)
 
 
-def central_differences(fun, theta, coords, eps):
+def central_differences(fun: Callable, theta: np.ndarray, coords: np.ndarray, eps: float) -> np.ndarray:
     """Fourth-order central differences of ``fun`` along the coordinates ``coords``.
 
     f'(x) ~ [8 (f(x + e) - f(x - e)) - (f(x + 2e) - f(x - 2e))] / (12 e), with
@@ -95,25 +98,25 @@ def central_differences(fun, theta, coords, eps):
 
 
 def check_grad(
-    model,
-    x,
-    target,
+    model: RNN,
+    x: ArrayLike,
+    target: ArrayLike,
     *,
-    loss="mse",
-    weights=None,
-    lengths=None,
-    h0=None,
-    c0=None,
-    reduction="mean",
-    horizon=None,
-    tbptt=None,
-    recompute=False,
-    eps=1e-4,
-    max_coords=None,
-    seed=0,
-    tolerance=1e-6,
-    floor_ratio=1e-3,
-):
+    loss: str = "mse",
+    weights: ArrayLike | None = None,
+    lengths: ArrayLike | None = None,
+    h0: ArrayLike | None = None,
+    c0: ArrayLike | None = None,
+    reduction: str = "mean",
+    horizon: int | None = None,
+    tbptt: tuple[int, int] | None = None,
+    recompute: bool = False,
+    eps: float = 1e-4,
+    max_coords: int | None = None,
+    seed: int = 0,
+    tolerance: float = 1e-6,
+    floor_ratio: float = 1e-3,
+) -> GradCheck:
     """Compare the model's gradient with central finite differences, per block.
 
     The check runs in float64 (a float32 model is converted). Arguments

@@ -34,7 +34,7 @@ def _cell_of(module):
     return _CELLS[name]
 
 
-def from_torch(module, linear=None, *, n_out=1, dtype=np.float64, seed=None):
+def from_torch(module, linear=None, *, n_out: int = 1, dtype: type = np.float64, seed: int | None = None) -> RNN:
     """An rnn_numba model with the weights of a PyTorch recurrent module.
 
     Parameters
@@ -87,7 +87,7 @@ def from_torch(module, linear=None, *, n_out=1, dtype=np.float64, seed=None):
     return net
 
 
-def to_torch(net):
+def to_torch(net: RNN) -> tuple:
     """PyTorch modules with the weights of an rnn_numba model.
 
     Returns

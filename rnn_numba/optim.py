@@ -142,7 +142,7 @@ class Adagrad(Optimizer):
         theta -= self.lr * grad / (np.sqrt(s) + self.eps)
 
 
-def clip_grad_norm(grad, max_norm):
+def clip_grad_norm(grad: np.ndarray, max_norm: float) -> tuple:
     """Rescale ``grad`` so that its Euclidean norm is at most ``max_norm`` (Pascanu et al. 2013, Alg. 1).
 
     Parameters
@@ -165,7 +165,7 @@ def clip_grad_norm(grad, max_norm):
     return grad * grad.dtype.type(scale), norm
 
 
-def clip_grad_value(grad, clip):
+def clip_grad_value(grad: np.ndarray, clip: float) -> np.ndarray:
     """Clip every component of ``grad`` to [-clip, clip]; returns a new array."""
     clip = _rate("clip", clip)
     return np.clip(grad, -clip, clip)

@@ -14,12 +14,15 @@ are honoured; states enter the carried history the first time they are
 computed. Memory is O(k2 + chunk) steps, whatever the stream's length.
 """
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as check
 from .inputs import batch_inputs, public_state
+from .model import RNN
 from .schedules import check_k1_k2
 
 
@@ -68,8 +71,19 @@ def _chunks(stream):
 
 
 def tbptt(
-    model, stream, targets, k1, k2, *, loss="mse", weights=None, h0=None, c0=None, reduction="mean", clip_message=None
-):
+    model: RNN,
+    stream: ArrayLike | Iterable[ArrayLike],
+    targets: ArrayLike | Iterable[ArrayLike],
+    k1: int,
+    k2: int,
+    *,
+    loss: str = "mse",
+    weights: ArrayLike | Iterable[ArrayLike] | None = None,
+    h0: ArrayLike | None = None,
+    c0: ArrayLike | None = None,
+    reduction: str = "mean",
+    clip_message: float | None = None,
+) -> Iterator[Window]:
     """Yield the TBPTT(k1, k2) windows of a stream, for online learning.
 
     Parameters

@@ -56,7 +56,7 @@ def _rng(seed):
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-def adding(n_steps, n_batch, seed=None):
+def adding(n_steps: int, n_batch: int, seed=None) -> Batch:
     """The adding problem of Le, Jaitly & Hinton (2015, arXiv:1504.00941).
 
     Two input channels: channel 0 holds U[0, 1] values, channel 1 marks
@@ -94,7 +94,7 @@ def adding(n_steps, n_batch, seed=None):
     return Batch(x, target, weights, "mse")
 
 
-def adding_baseline():
+def adding_baseline() -> float:
     """MSE of always predicting 1 on :func:`adding`: the variance of a sum of two U[0, 1], 1/6."""
     return 1.0 / 6.0
 
@@ -103,7 +103,7 @@ def adding_baseline():
 COPY_SYMBOLS, COPY_BLANK, COPY_DELIMITER = 8, 8, 9
 
 
-def copy(delay, n_batch, seed=None, n_copy=10):
+def copy(delay: int, n_batch: int, seed=None, n_copy: int = 10) -> Batch:
     """The copy task of Arjovsky, Shah & Bengio (2016, arXiv:1511.06464, Fig. 1).
 
     ``n_copy`` symbols drawn from an alphabet of 8, then ``delay - 1``
@@ -141,7 +141,7 @@ def copy(delay, n_batch, seed=None, n_copy=10):
     return Batch(x, target, np.ones((T, B)), "cross_entropy")
 
 
-def copy_baseline(delay, n_copy=10):
+def copy_baseline(delay: int, n_copy: int = 10) -> float:
     """Mean cross-entropy of predicting blanks, then a uniform guess: n_copy ln 8 / (delay + 2 n_copy).
 
     For n_copy = 10 this is 10 ln 8 / (T + 20): 0.173, 0.095, 0.065, 0.040 for T = 100, 200, 300, 500.
@@ -149,7 +149,7 @@ def copy_baseline(delay, n_copy=10):
     return n_copy * np.log(COPY_SYMBOLS) / (delay + 2 * n_copy)
 
 
-def adding_lstm(n_steps, n_batch, seed=None):
+def adding_lstm(n_steps: int, n_batch: int, seed=None) -> Batch:
     """The adding problem as Hochreiter & Schmidhuber (1997, Neural Computation 9(8), Exp. 4) define it.
 
     Each step is a pair: a value drawn from U[-1, 1] and a marker. Sequence
@@ -202,7 +202,7 @@ def adding_lstm(n_steps, n_batch, seed=None):
 ADDING_LSTM_TOLERANCE = 0.04
 
 
-def adding_lstm_baseline():
+def adding_lstm_baseline() -> tuple:
     """Predicting the constant 0.5 on :func:`adding_lstm`: (MSE, fraction solved).
 
     The error is (X1 + X2) / 4 with X1, X2 ~ U[-1, 1], except that X1 = 0
@@ -222,7 +222,7 @@ def adding_lstm_baseline():
 TEMPORAL_SYMBOLS = ("a", "b", "c", "d", "X", "Y", "E", "B")
 
 
-def temporal_order(n_steps, n_batch, seed=None):
+def temporal_order(n_steps: int, n_batch: int, seed=None) -> Batch:
     """The temporal order task of Hochreiter & Schmidhuber (1997, Exp. 6a), used by Pascanu et al. (2013).
 
     A sequence starts with E, ends with the trigger B, and otherwise holds
@@ -262,12 +262,12 @@ def temporal_order(n_steps, n_batch, seed=None):
     return Batch(np.eye(len(TEMPORAL_SYMBOLS))[symbols], target, weights, "cross_entropy")
 
 
-def temporal_order_baseline():
+def temporal_order_baseline() -> tuple:
     """Chance on :func:`temporal_order`: (cross-entropy ln 4, error rate 3/4) of the uniform guess."""
     return np.log(4.0), 0.75
 
 
-def add_with_lags(n_steps, n_batch, lags=(5, 9), seed=None):
+def add_with_lags(n_steps: int, n_batch: int, lags: tuple = (5, 9), seed=None) -> Batch:
     """The add task with lags (Marschall, Cho & Savin 2020, JMLR 21, arXiv:1907.02649).
 
     x_t ~ Bernoulli(1/2); the label y_t in {0, 1} is drawn with
@@ -304,7 +304,7 @@ def add_with_lags(n_steps, n_batch, lags=(5, 9), seed=None):
     return Batch(bits[..., None].astype(np.float64), target, weights, "cross_entropy")
 
 
-def add_with_lags_baselines():
+def add_with_lags_baselines() -> dict:
     """Expected cross-entropies on :func:`add_with_lags`, from the label probabilities.
 
     Returns
@@ -395,7 +395,7 @@ def influence_balancing_batch(n_steps, n_units=23, dtype=np.float64):
     return Batch(ones, ones.copy(), np.ones((T, 1), dtype=dtype), "mse"), np.ones((1, n_units), dtype=dtype)
 
 
-def influence_balancing_optimum(n_units=23, n_positive=10):
+def influence_balancing_optimum(n_units: int = 23, n_positive: int = 10) -> float:
     """theta* = 1 / (2 sum(c)) of :func:`influence_balancing`: -1/6 for 23 units, 10 positive."""
     return 1.0 / (2 * (2 * n_positive - n_units))
 

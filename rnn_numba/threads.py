@@ -45,23 +45,33 @@ def single_threaded_blas(active=True):
             lib.set_num_threads(n)
 
 
-@contextlib.contextmanager
-def threads_for(n_batch):
+class threads_for:  # noqa: N801  (used as a function: ``with threads_for(n_batch) as threads``)
     """The ``threads`` argument of the kernels for a batch of ``n_batch`` sequences, with the pools set for it.
 
-    Yields None (one thread: the calling one) or the number of chunks, with
+    Gives None (one thread: the calling one) or the number of chunks, with
     Numba's thread count set to it and BLAS on one thread for the block.
+    (A class rather than a generator: a call at B = 1 takes tens of
+    microseconds, and a generator-based context manager a few of them.)
     """
-    n_chunks = batch_chunks(n_batch)
-    if n_chunks == 1:
-        yield None
-        return
-    saved = numba.get_num_threads()
-    if n_chunks != saved:
-        numba.set_num_threads(n_chunks)
-    try:
-        with single_threaded_blas():
-            yield n_chunks
-    finally:
-        if n_chunks != saved:
-            numba.set_num_threads(saved)
+
+    def __init__(self, n_batch):
+        self.n_chunks = batch_chunks(n_batch)
+
+    def __enter__(self):
+        if self.n_chunks == 1:
+            return None
+        self.saved = numba.get_num_threads()
+        if self.n_chunks != self.saved:
+            numba.set_num_threads(self.n_chunks)
+        self.blas = single_threaded_blas()
+        self.blas.__enter__()
+        return self.n_chunks
+
+    def __exit__(self, *exc):
+        if self.n_chunks == 1:
+            return
+        try:
+            self.blas.__exit__(*exc)
+        finally:
+            if self.n_chunks != self.saved:
+                numba.set_num_threads(self.saved)

@@ -265,7 +265,9 @@ class Trainer:
         return loss, metric
 
     # ------------------------------------------------------------------ the loop
-    def run(self, n_updates, *, checkpoint=None, checkpoint_every=None, resume=False):
+    def run(
+        self, n_updates: int, *, checkpoint=None, checkpoint_every: int | None = None, resume: bool = False
+    ) -> History:
         """Make ``n_updates`` more updates (with TBPTT, finishing the batch under way).
 
         Parameters

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _workspace
 from ._kernels import engine
-from ._workspace import work_array
 from .threads import threads_for
 
 #: Rows (steps x sequences) per block: enough for an efficient GEMM, few enough
@@ -123,32 +123,32 @@ def work_arrays(model, inputs, block, *, keep_cache, gradient, new_states):
         this thread's work buffers (see :mod:`rnn_numba._workspace`): they
         are then valid until the next such pass on this thread.
     """
-    dtype, cell, n_hidden = model.dtype, model.cell, model.n_hidden
+    dtype, cell, n_hidden, n_out = model.dtype, model.cell, model.n_hidden, model.n_out
     n_layers = model.num_layers
     n_steps, n_batch = inputs.x.shape[:2]
     c_width = n_hidden if cell.has_cell_state else 0
-    width, cache_width = cell.n_gates * n_hidden, cell.cache_width * n_hidden
-
-    def array(role, shape):
-        return np.empty(shape, dtype=dtype) if new_states else work_array(role, shape, dtype, any_size=True)
-
-    h = array("h", (n_layers, n_steps + 1, n_batch, n_hidden))
-    c = array("c", (n_layers, n_steps + 1, n_batch, c_width))
-    h[:, 0], c[:, 0] = inputs.h0, inputs.c0
-    cache_shape = (n_layers, n_steps) if keep_cache else (1, block)
-    cache = work_array("cache" if keep_cache else "block_cache", cache_shape + (n_batch, cache_width), dtype,
-                       any_size=keep_cache)  # fmt: skip
-    rows = block if gradient else 0
-    return engine.Work(
-        h=h,
-        c=c,
-        cache=cache,
-        projection=work_array("projection", (block, n_batch, width), dtype),
-        recurrent=work_array("recurrent", (rows, n_batch, width), dtype),
-        message=work_array("message", (rows, n_batch, n_hidden), dtype),
-        y=array("y", (n_steps, n_batch, model.n_out)),
-        dy=work_array("dy", (n_steps if gradient else 0, n_batch, model.n_out), dtype),
+    width, cache_width, rows = cell.n_gates * n_hidden, cell.cache_width * n_hidden, block if gradient else 0
+    states = (
+        ("h", (n_layers, n_steps + 1, n_batch, n_hidden)),
+        ("c", (n_layers, n_steps + 1, n_batch, c_width)),
+        ("y", (n_steps, n_batch, n_out)),
     )
+    cache_steps = (n_layers, n_steps) if keep_cache else (1, block)
+    requests = (
+        ("cache", "cache" if keep_cache else "block_cache", cache_steps + (n_batch, cache_width), keep_cache),
+        ("projection", "projection", (block, n_batch, width), False),
+        ("recurrent", "recurrent", (rows, n_batch, width), False),
+        ("message", "message", (rows, n_batch, n_hidden), False),
+        ("dy", "dy", (n_steps if gradient else 0, n_batch, n_out), False),
+    )
+    if not new_states:
+        requests += tuple((name, name, shape, True) for name, shape in states)
+    arrays = _workspace.work_arrays(requests, dtype)
+    if new_states:
+        arrays = arrays | {name: np.empty(shape, dtype=dtype) for name, shape in states}
+    work = engine.Work(**arrays)
+    work.h[:, 0], work.c[:, 0] = inputs.h0, inputs.c0
+    return work
 
 
 def forward(model, inputs):

@@ -3,7 +3,7 @@
 import numpy as np
 
 
-def warmup(dtypes=(np.float64, np.float32), cells=("elman", "lstm", "gru")):
+def warmup(dtypes: tuple = (np.float64, np.float32), cells: tuple = ("elman", "lstm", "gru")) -> None:
     """Compile (or load from the on-disk cache) the kernels of each cell for each dtype.
 
     Numba compiles a kernel on its first call, for each cell and dtype it

@@ -42,19 +42,34 @@ PACKAGE = Path(__file__).resolve().parent.parent
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 
 
+def _njit(func, **options):
+    """``numba.njit`` with the package's options; uncached where the function has no source file to key a cache on.
+
+    (A kernel defined in code given to ``exec`` or ``python -c``, such as a
+    cell of your own tried out in a notebook-less session, compiles as usual
+    and is compiled again in the next process.)
+    """
+    try:
+        return numba.njit(fastmath=set(FASTMATH), **_OPTIONS, **options)(func)
+    except RuntimeError as error:
+        if "no locator available" not in str(error):
+            raise
+        return numba.njit(fastmath=set(FASTMATH), **(_OPTIONS | {"cache": False}), **options)(func)
+
+
 def jit_kernel(func):
     """Compile ``func`` as an rnn_numba kernel with the package's Numba policy."""
-    return numba.njit(fastmath=set(FASTMATH), **_OPTIONS)(func)
+    return _njit(func)
 
 
 def jit_step_kernel(func):
     """Like :func:`jit_kernel`, inlined by Numba into every kernel that calls it (see the module docstring)."""
-    return numba.njit(fastmath=set(FASTMATH), inline="always", **_OPTIONS)(func)
+    return _njit(func, inline="always")
 
 
 def jit_parallel_kernel(func):
     """Like :func:`jit_kernel`, with ``prange`` loops run on Numba's threads."""
-    return numba.njit(fastmath=set(FASTMATH), parallel=True, **_OPTIONS)(func)
+    return _njit(func, parallel=True)
 
 
 @intrinsic

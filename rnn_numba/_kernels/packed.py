@@ -46,13 +46,12 @@ def vector_bytes():
 
 VECTOR_BYTES = vector_bytes()
 #: Rows per block: 2 * MR accumulators + 2 panel vectors + 1 broadcast. With AVX2, 4 rows use 11 of the 16
-#: registers; 6 would fit (15), but 4 was as fast at 16 rows per thread and up to 1.26x faster at 32 (in one
-#: process). AVX-512 has 32 registers: 8 rows (19) made whole gradients at B >= 32 1.02x-1.08x faster than 4.
+#: registers (6 would fit, and measured no faster); AVX-512 has 32, and 8 rows (19) measured faster than 4.
 MR = 8 if VECTOR_BYTES == 64 else 4
 #: Panels per block for one row (two rows take half as many): 8 accumulators, as for MR rows on AVX2.
 MAX_PANELS = 4
 #: K per pass over the panels. A panel of 512 x NR values (32 KB) no longer fits the L1 cache beside the rows of
-#: x, but 512 was 1.0x-1.1x faster than 256 and 128 (K = 512 and 2048, in one process): the streams prefetch well.
+#: x, but 512 measured as fast as 256 and 128 or faster: the streams prefetch well.
 K_BLOCK = 512
 #: The (rows, panels) blocks :func:`_panel_block` compiles: powers of two, at most MR rows x panels, 2 accumulators
 #: per panel and row. Other counts are split into these (7 rows as 4 + 2 + 1): each block is a loop of its own, and

@@ -197,8 +197,15 @@ def _digest(cell):
     digest = hashlib.sha256(repr((cell.name, cell.n_gates, cell.state, cell.cache_width)).encode())
     files = set()
     for kernel in (cell.forward, cell.backward, cell.inner_gradient, cell.jvp, cell.influence):
-        if kernel is not None:
-            files.add(inspect.getsourcefile(getattr(kernel, "py_func", kernel)))
+        if kernel is None:
+            continue
+        func = getattr(kernel, "py_func", kernel)
+        path = inspect.getsourcefile(func)
+        if path is None:  # code given to exec: its compiled form stands for its source
+            code = func.__code__
+            digest.update(code.co_code + repr((code.co_consts, code.co_names)).encode())
+        else:
+            files.add(path)
     for path in sorted(files):
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:16]
@@ -243,7 +250,12 @@ class CellSettings:
         self.nonlinearity = cell.nonlinearities.index(nonlinearity)
         self.__dict__.update(values)
         fields = tuple((k, SETTING_TYPES[type(v)]) for k, v in values.items())
-        self.numba_type = CellType(cell.name, cell.digest, self.nonlinearity, fields)
+        self._numba_type_ = CellType(cell.name, cell.digest, self.nonlinearity, fields)  # read by Numba's typeof
+
+    @property
+    def numba_type(self):
+        """The :class:`CellType` kernels compiled for this cell are keyed on."""
+        return self._numba_type_
 
     @property
     def separate_recurrent_delta(self):
