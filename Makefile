@@ -1,12 +1,12 @@
-# The README's two commands: `make figures` and `make test`. Each makes the
-# virtual environment it needs in .venv (re-installing when setup.cfg or
-# pyproject.toml change), so both work on a fresh clone.
+# The README's commands: `make figures`, `make test` and `make docs`. Each makes
+# the virtual environment it needs in .venv (re-installing when setup.cfg or
+# pyproject.toml change), so each works on a fresh clone.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SCALE ?= default
 
-.PHONY: test figures bench bench-check peers lint clean
+.PHONY: test figures docs bench bench-check peers lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(VENV)/.installed-test,torch
 figures: $(VENV)/.installed-paper
 	$(BIN)/python paper/make_figures.py --scale $(SCALE)
 
+# The documentation site, warnings as errors; open docs/_build/html/index.html.
+docs: $(VENV)/.installed-docs
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
 # The asv suite once against the working tree (results saved for `asv publish`).
 bench: $(VENV)/.installed-bench
 	$(BIN)/asv machine --yes
@@ -37,9 +41,8 @@ bench-check: $(VENV)/.installed-bench
 
 # rnn_numba beside PyTorch and JAX (the README's table and the paper's speed figure).
 peers: $(VENV)/.installed-peers,paper
-	$(BIN)/python benchmarks/peers.py --repeats 9 --out benchmarks/results/peers_grid.json
-	$(BIN)/python benchmarks/peers.py --sweep --dtypes float32 --cells elman lstm --repeats 3 \
-		--out benchmarks/results/peers_sweep.json
+	$(BIN)/python benchmarks/peers.py --repeats 9 --save
+	$(BIN)/python benchmarks/peers.py --sweep --dtypes float32 --cells elman lstm --repeats 3 --save
 	$(BIN)/python paper/make_figures.py speed
 
 lint: $(VENV)/.installed-dev
@@ -47,5 +50,5 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check rnn_numba tests benchmarks paper examples
 
 clean:
-	rm -rf $(VENV) .hypothesis .pytest_cache
+	rm -rf $(VENV) .hypothesis .pytest_cache docs/_build docs/generated
 	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -88,7 +88,7 @@ class SmallGradient:
     """A single short sequence (T = 100, B = 1, n_in = H = 32), where the cost per call, not the kernels, decides.
 
     A one-layer full-BPTT gradient this size runs as one compiled call
-    (:mod:`rnn_numba.fused`); a regression of the Python layer shows here.
+    (:func:`rnn_numba._kernels.engine.gradient` on one thread); a regression of the Python layer shows here.
     """
 
     params = (CELLS, ["float32", "float64"])
@@ -204,26 +204,41 @@ FIRST_GRADIENT = """
 import numpy as np
 import rnn_numba as rn
 net = rn.Elman(2, 8, 1, seed=0)
-net.loss_and_grad(np.zeros((10, 1, 2)), np.zeros((10, 1, 1)))
+net.loss_and_grad(np.zeros((10, {n_batch}, 2)), np.zeros((10, {n_batch}, 1)))
+"""
+
+#: Run first in a cold benchmark: an empty Numba cache of its own.
+COLD = """
+import os, tempfile
+os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
 """
 
 
 class Compile:
-    """Cold compilation of every kernel (empty Numba cache), and a warm import + first call."""
+    """Compilation from an empty Numba cache, and a warm import + first call.
 
-    timeout = 300
+    Cold: a small Elman net's first gradient (float64) on one sequence (one
+    compiled call, no parallel code) and on a batch of 8 (the batch-parallel
+    kernels), each the compile time a user waits for at a first call; and
+    every kernel of the package (``rn.warmup()``: three cells, two dtypes,
+    both ways). Warm: a fresh process importing the package and taking a
+    first gradient with the cache filled.
+    """
+
+    timeout = 1800
 
     def setup(self):
         # Fill the package's own cache, so that the warm benchmark is warm.
-        subprocess.run([sys.executable, "-c", FIRST_GRADIENT], check=True)
+        subprocess.run([sys.executable, "-c", FIRST_GRADIENT.format(n_batch=1)], check=True)
 
-    def timeraw_cold_compile(self):
-        return """
-import os, tempfile
-os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
-import rnn_numba
-rnn_numba.warmup()
-"""
+    def timeraw_cold_first_gradient_one_sequence(self):
+        return COLD + FIRST_GRADIENT.format(n_batch=1)
+
+    def timeraw_cold_first_gradient_batch(self):
+        return COLD + FIRST_GRADIENT.format(n_batch=8)
+
+    def timeraw_cold_compile_everything(self):
+        return COLD + "import rnn_numba\nrnn_numba.warmup()\n"
 
     def timeraw_warm_import_and_first_gradient(self):
-        return FIRST_GRADIENT
+        return FIRST_GRADIENT.format(n_batch=1)

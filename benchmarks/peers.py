@@ -22,10 +22,13 @@ for Elman, LSTM, GRU (the GEMMs only; elementwise work is not counted).
 """
 
 import argparse
+import datetime
 import itertools
 import json
 import os
 import platform
+import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -294,10 +297,15 @@ def markdown(results):
 
 
 def machine():
+    """The machine and software of a run, with its date, the commit of the code and the CPU's vector width."""
+    import llvmlite.binding
     import numba
 
     info = {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
             "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()}  # fmt: skip
+    info["date"] = datetime.date.today().isoformat()
+    info["avx512"] = bool(llvmlite.binding.get_host_cpu_features().get("avx512f", False))
+    info["commit"] = _commit()
     for name in ("torch", "jax"):
         try:
             info[name] = __import__(name).__version__
@@ -311,6 +319,34 @@ def machine():
     return info
 
 
+def _commit():
+    """The commit of the working tree (with "+changes" if it differs from it), or None outside git."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "rnn_numba"], cwd=root, capture_output=True, text=True)
+    except OSError:
+        return None
+    if head.returncode:
+        return None
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
+def results_path(kind, info):
+    """``benchmarks/results/peers_<kind>_<date>_<machine>[_<n>].json``, the first name not taken.
+
+    Result files are named by date and machine (``amd-epyc-avx512``, ``intel-xeon-avx512``, ...): the
+    commit is inside, under ``machine``.
+    """
+    words = re.findall(r"[a-z]+", re.sub(r"\(r\)|\(tm\)|processor|cpu|\bcore\b", "", info["cpu"].lower()))
+    name = "-".join(words[:2] + ["avx512" if info.get("avx512") else "avx2"])
+    base = RESULTS / f"peers_{kind}_{info['date']}_{name}"
+    for n in itertools.count(1):
+        path = Path(f"{base}_{n}.json")
+        if not path.exists():
+            return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small points, 3 repeats (a smoke run)")
@@ -319,6 +355,7 @@ def main():
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", type=Path, help="write the JSON results here")
+    parser.add_argument("--save", action="store_true", help="write them to benchmarks/results/, by date and machine")
     parser.add_argument("--table", type=Path, help="print the Markdown table of a results JSON and exit")
     args = parser.parse_args()
     if args.table:
@@ -332,10 +369,11 @@ def main():
         points = QUICK_GRID if args.quick else GRID
     repeats = 3 if args.quick else args.repeats
     results = measure(points, args.cells, args.dtypes, repeats, peers)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=1))
-        print(f"# wrote {args.out}")
+    out = results_path("sweep" if args.sweep else "grid", results["machine"]) if args.save else args.out
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=1))
+        print(f"# wrote {out}")
 
 
 if __name__ == "__main__":

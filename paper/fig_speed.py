@@ -2,8 +2,9 @@
 
 The numbers are measured by ``benchmarks/peers.py --sweep`` (all three in one
 process, medians over repeats, same weights and loss) and stored in
-``benchmarks/results/peers_sweep.json``; this script only draws them, so
-``make figures`` needs neither PyTorch nor JAX. ``make peers`` re-measures.
+``benchmarks/results/peers_sweep_<date>_<machine>_<n>.json``; this script
+draws the newest, so ``make figures`` needs neither PyTorch nor JAX.
+``make peers`` re-measures.
 """
 
 import json
@@ -13,12 +14,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 from _common import cli, save
 
-RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "peers_sweep.json"
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+def newest_sweep():
+    """The newest sweep's result file: names sort by date (``peers_sweep_<YYYY-MM-DD>_...``)."""
+    return max(RESULTS.glob("peers_sweep_*.json"), key=lambda p: (p.name.split("_")[2], p.stat().st_mtime))
+
+
 STYLE = {"rnn_numba": ("black", "o"), "pytorch": ("tab:red", "s"), "jax": ("tab:blue", "^")}
 
 
 def main(scale="default"):
-    data = json.loads(RESULTS.read_text())
+    data = json.loads(newest_sweep().read_text())
     records = data["records"]
     cells = sorted({r["cell"] for r in records}, key=["elman", "lstm", "gru"].index)
     fig, axes = plt.subplots(2, len(cells), figsize=(4 * len(cells), 6.4), squeeze=False)

@@ -209,8 +209,8 @@ def adding_lstm_baseline() -> tuple:
     when the first pair is the one marked among the first ten (probability
     1/10). Var(X1 + X2) = 2/3 and Var(X2) = 1/3 give the MSE
     (0.9 (2/3) + 0.1 (1/3)) / 16 = 19/480 = 0.0396. The error is below 0.04
-    when |X1 + X2| < 0.16, probability 0.16 - 0.16^2 / 4 = 0.1536 under the
-    triangular density of the sum (or |X2| < 0.16, probability 0.16), so
+    when abs(X1 + X2) < 0.16, probability 0.16 - 0.16^2 / 4 = 0.1536 under the
+    triangular density of the sum (or abs(X2) < 0.16, probability 0.16), so
     0.9 (0.1536) + 0.1 (0.16) = 0.1542 of the sequences count as solved.
     """
     a = 4 * ADDING_LSTM_TOLERANCE
