@@ -4,8 +4,9 @@ Every kernel in the package is decorated with :func:`jit_kernel`,
 :func:`jit_step_kernel` or :func:`jit_parallel_kernel`; no other module
 passes options to Numba. Policy:
 
-- ``cache=True``: compiled kernels are written to disk so that only the
-  first run on a machine pays the compile time.
+- Cached: compiled kernels are written to disk so that only the first run
+  on a machine pays the compile time, in a folder keyed on a digest of the
+  package's sources (:mod:`rnn_numba._kernels.cache`), never beside them.
 - ``nogil=True``: kernels release the GIL, so a caller may run independent
   sequences in threads.
 - ``error_model="numpy"``: division by zero gives Inf/NaN like NumPy instead
@@ -29,32 +30,36 @@ passes options to Numba. Policy:
   parallel code, a parallel one no single-threaded recursion.
 """
 
-import hashlib
-from pathlib import Path
-
 import numba
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from . import cache
+
 FASTMATH = frozenset({"contract"})
-PACKAGE = Path(__file__).resolve().parent.parent
-_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
+_OPTIONS = dict(nogil=True, error_model="numpy")  # cache: see _njit
 
 
 def _njit(func, **options):
-    """``numba.njit`` with the package's options; uncached where the function has no source file to key a cache on.
+    """``numba.njit`` with the package's options and cache.
 
-    (A kernel defined in code given to ``exec`` or ``python -c``, such as a
-    cell of your own tried out in a notebook-less session, compiles as usual
-    and is compiled again in the next process.)
+    A kernel of the package is cached in :data:`rnn_numba._kernels.cache.CACHE_DIR`
+    (not at all when no folder is writable). A kernel defined elsewhere (the
+    step kernels of a cell of your own) is cached by Numba's own rules, beside
+    its source file, and not at all when it has none (code given to
+    ``exec``): a driver that inlines it is keyed on its source's digest.
     """
-    try:
-        return numba.njit(fastmath=set(FASTMATH), **_OPTIONS, **options)(func)
-    except RuntimeError as error:
-        if "no locator available" not in str(error):
-            raise
-        return numba.njit(fastmath=set(FASTMATH), **(_OPTIONS | {"cache": False}), **options)(func)
+    dispatcher = numba.njit(fastmath=set(FASTMATH), **_OPTIONS, **options)(func)
+    if cache.in_package(func):
+        if cache.CACHE_DIR is not None:
+            dispatcher._cache = cache.PackageFunctionCache(func)
+    else:
+        try:
+            dispatcher.enable_caching()
+        except RuntimeError:  # no locator: no source file to key a cache on
+            pass
+    return dispatcher
 
 
 def jit_kernel(func):
@@ -100,38 +105,3 @@ def borrowed(typingctx, *arrays):
         return views[0] if len(views) == 1 else context.make_tuple(builder, result, views)
 
     return result(types.StarArgTuple(arrays)), codegen
-
-
-def _sources_digest(package=PACKAGE):
-    """A hash of every Python source below ``package``."""
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def invalidate_stale_cache(package=PACKAGE):
-    """Delete the package's cached kernels if any source file changed since they were written.
-
-    Numba keys a cached kernel on the file that defines it, not on the files
-    of the kernels it calls and inlines: after an edit to a cell module (or
-    an upgrade), a driver kernel would load stale inlined cell code from its
-    cache. A digest of all sources, kept beside the cache, catches that.
-    Caches elsewhere (NUMBA_CACHE_DIR, read-only installs) are left alone.
-    """
-    digest = _sources_digest(package)
-    stamp = package / "__pycache__" / "numba_sources.sha256"
-    try:
-        if stamp.exists() and stamp.read_text() == digest:
-            return
-        for pattern in ("*.nbi", "*.nbc"):
-            for path in package.rglob(f"__pycache__/{pattern}"):
-                path.unlink(missing_ok=True)
-        stamp.parent.mkdir(exist_ok=True)
-        stamp.write_text(digest)
-    except OSError:
-        pass  # a read-only install: Numba keeps its cache elsewhere
-
-
-invalidate_stale_cache()
