@@ -1,17 +1,18 @@
 """rnn_numba: Numba-accelerated recurrent networks, full and truncated BPTT."""
 
-from . import cells, optim, tasks
+from . import cache, cells, optim, tasks
 from ._workspace import release_workspace
 from .bptt import Gradient
+from .compiling import warmup
 from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
 from .io import load, save
 from .model import GRU, LSTM, RNN, Elman
 from .schedules import full_schedule, horizon_schedule, tbptt_schedule
 from .stream import Window, tbptt
+from .threads import get_num_threads, set_num_threads, threads
 from .train import History, Trainer
 from .unroll import LayerTrajectory, Trajectory
-from .warmup import warmup
 
 __all__ = [
     "RNN",
@@ -30,6 +31,7 @@ __all__ = [
     "optim",
     "tasks",
     "cells",
+    "cache",
     "tbptt",
     "from_torch",
     "to_torch",
@@ -37,6 +39,9 @@ __all__ = [
     "central_differences",
     "warmup",
     "release_workspace",
+    "set_num_threads",
+    "get_num_threads",
+    "threads",
     "full_schedule",
     "horizon_schedule",
     "tbptt_schedule",

@@ -4,6 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -20,8 +21,9 @@ def test_copy_lstm_tbptt_trains_and_resumes(tmp_path, capsys):
     checkpoint = str(tmp_path / "copy.ckpt")
     history = example("copy_lstm_tbptt").main(args + ["--checkpoint", checkpoint])
     assert history.step[-1] >= 12 and "baseline" in capsys.readouterr().out
-    # Rerunning the same command finds the finished run in its checkpoint.
-    again = example("copy_lstm_tbptt").main(args + ["--checkpoint", checkpoint])
+    # Rerunning the same command finds the finished run in its checkpoint, and says so.
+    with pytest.warns(RuntimeWarning, match="nothing to do"):
+        again = example("copy_lstm_tbptt").main(args + ["--checkpoint", checkpoint])
     assert again.loss == history.loss
 
 
