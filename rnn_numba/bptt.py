@@ -10,6 +10,7 @@ dL/da_t of all segments per step; the weight gradients are then GEMMs over
 all T*B rows.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ from ._kernels.recurrence import Boundary, Deltas, LayerBlock, backward_recursio
 from .inputs import public_state
 from .schedules import is_full
 from .threads import threads_for
-from .unroll import Trajectory, block_steps, trajectory, work_arrays
+from .unroll import Trajectory, block_steps, multiply_adds, trajectory, work_arrays
 
 
 @dataclass
@@ -108,7 +109,7 @@ def gradient(model, call, segments, *, grad_norms=False, clip=None, recompute=Fa
     work = work_arrays(model, inputs, block, keep_cache=not recompute, gradient=True, new_states=keep_trajectory)
     out = _gradients(model, n_steps, n_batch, grad_norms and full)
     settings = engine.Settings(block, not recompute, model.dtype(0 if clip is None else clip))
-    with threads_for(n_batch) as threads:
+    with threads_for(n_batch, multiply_adds(model, n_steps, n_batch)) as threads:
         if full:
             value = engine.run(engine.gradient, threads)(
                 model.cell_settings, inputs.theta, model.layout.table, inputs.x, inputs.lengths, objective,
@@ -148,7 +149,7 @@ def vjp(model, inputs, dh, dh_final=None, dc_final=None):
     if dc_final is not None:
         out.dc[...] = dc_final
     settings = engine.Settings(block, True, model.dtype(0))
-    with threads_for(n_batch) as threads:
+    with threads_for(n_batch, multiply_adds(model, n_steps, n_batch)) as threads:
         engine.run(engine.gradient, threads)(
             model.cell_settings, inputs.theta, model.layout.table, inputs.x, inputs.lengths,
             losses.no_loss(model.n_out, model.dtype), dh, work, out, settings, threads,
@@ -175,6 +176,7 @@ def _result(model, value, out, work, inputs, keep_trajectory):
         for name in model.frozen:
             views[name][...] = 0
     norms = np.sqrt(out.sq_norms) if out.sq_norms.shape[1] else None
+    warn_if_overflowed(model, value, out.grad)
     return Gradient(
         loss=value,
         grad=out.grad,
@@ -182,6 +184,23 @@ def _result(model, value, out, work, inputs, keep_trajectory):
         dc0=public_state(model, out.dc),
         trajectory=trajectory(model, work, inputs.lengths) if keep_trajectory else None,
         dh_norms=public_state(model, norms),
+    )
+
+
+def warn_if_overflowed(model, loss, grad=None):
+    """A RuntimeWarning when a loss or gradient of finite inputs and parameters is not finite: an overflow."""
+    if loss is not None and not np.isfinite(loss):
+        where = f"the forward pass (the loss is {loss})"
+    elif grad is not None and not np.isfinite(grad.sum()):
+        where = "the backward pass (the gradient holds NaN or Inf)"
+    else:
+        return
+    largest = np.finfo(model.dtype).max
+    warnings.warn(
+        f"{where} overflowed in {np.dtype(model.dtype).name}, whose largest number is {largest:.3g}, with finite "
+        "inputs and parameters: use float64, or smaller weights, inputs or targets",
+        RuntimeWarning,
+        stacklevel=4,
     )
 
 

@@ -98,6 +98,12 @@ class Trajectory:
         return None if c is None else (c[0] if len(self.layers) == 1 else c)
 
 
+def multiply_adds(model, n_steps, n_batch):
+    """The multiply-adds of a forward pass's products, T B G H (n_in + H) over the layers (for the thread policy)."""
+    width = model.cell.n_gates * model.n_hidden
+    return n_steps * n_batch * width * (model.n_in + model.n_hidden + (model.num_layers - 1) * 2 * model.n_hidden)
+
+
 def trajectory(model, work, lengths):
     """The :class:`Trajectory` of a pass's work arrays (views, no copies)."""
     c = work.c if model.cell.has_cell_state else [None] * len(work.h)
@@ -157,7 +163,7 @@ def forward(model, inputs):
     block = block_steps(n_steps, n_batch, recompute=True)
     work = work_arrays(model, inputs, block, keep_cache=False, gradient=False, new_states=True)
     settings = engine.Settings(block, False, model.dtype(0))
-    with threads_for(n_batch) as threads:
+    with threads_for(n_batch, multiply_adds(model, n_steps, n_batch)) as threads:
         engine.forward(model.cell_settings, inputs.theta, model.layout.table, inputs.x, inputs.lengths, work,
                        settings, threads)  # fmt: skip
         engine.readout(inputs.theta, model.layout.table, work, threads)
