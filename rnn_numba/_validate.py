@@ -49,6 +49,16 @@ def positive_float(name, value):
     return value
 
 
+def finite_float(name, value):
+    """``value`` as a finite float; TypeError for a non-number (None, a string), ValueError for NaN or Inf."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return value
+
+
 def _as_array(name, value):
     if not isinstance(value, np.ndarray):
         try:

@@ -143,10 +143,11 @@ class RNN:
         inits = ("uniform", "orthogonal", "identity")
         if recurrent_init not in inits:
             raise ValueError(f"recurrent_init must be one of {inits}, got {recurrent_init!r}")
+        forget_bias = check.finite_float("forget_bias", forget_bias)
         if spectral_radius is not None:
-            rho = float(spectral_radius)
-            if not np.isfinite(rho) or rho < 0:
-                raise ValueError(f"spectral_radius must be a finite number >= 0, got {spectral_radius!r}")
+            rho = check.finite_float("spectral_radius", spectral_radius)
+            if rho < 0:
+                raise ValueError(f"spectral_radius must be >= 0, got {spectral_radius!r}")
         rng = np.random.default_rng(seed)
         n = self.n_hidden
         for view in self.params.values():
@@ -159,9 +160,26 @@ class RNN:
                 elif recurrent_init == "identity":
                     block[...] = params.identity(n)
                 if spectral_radius is not None:
-                    block[...] = params.scale_to_spectral_radius(block.astype(np.float64), rho)
+                    block[...] = self._scaled(block, rho, spectral_radius)
             if self.cell.initialise is not None:
                 self.cell.initialise(layer, n, forget_bias)
+
+    def _scaled(self, block, rho, asked):
+        """A gate block of W_hh scaled to spectral radius ``rho``: refused if its recurrent sums could overflow.
+
+        With |h| <= 1, a unit's recurrent input is at most its column's absolute
+        sum; past the square root of the dtype's largest number, a step's
+        products in the backward pass overflow.
+        """
+        unit = params.scale_to_spectral_radius(block.astype(np.float64), 1.0)
+        per_unit_radius = float(np.abs(unit).sum(axis=0).max())  # the largest input at radius 1
+        limit = np.sqrt(float(np.finfo(self.dtype).max)) / per_unit_radius
+        if not rho < limit:
+            raise ValueError(
+                f"spectral_radius={asked!r} makes recurrent inputs up to {rho * per_unit_radius:.3g}, which overflow "
+                f"{np.dtype(self.dtype).name} in the backward pass; use a radius below {limit:.3g}"
+            )
+        return unit * rho
 
     def freeze(self, *names: str) -> None:
         """Hold the named blocks fixed: their gradient is zero (e.g. a reservoir's W_hh)."""
@@ -271,7 +289,9 @@ class RNN:
         """The loss alone (one forward pass); arguments as in :meth:`backward`."""
         call = inputs.loss_inputs(self, x, target, loss, weights, lengths, h0, c0, reduction, theta)
         traj = unroll.forward(self, call.inputs)
-        return loss_and_dy(loss, traj.y, call.target, call.weights, reduction)[0]
+        value = loss_and_dy(loss, traj.y, call.target, call.weights, reduction)[0]
+        bptt.warn_if_overflowed(self, value)
+        return value
 
     # ------------------------------------------------------------------ backward
     def backward(

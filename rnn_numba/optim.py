@@ -58,6 +58,11 @@ class Optimizer:
         self._update(theta, grad)
         return theta
 
+    def settings(self) -> dict:
+        """The optimiser's class and hyperparameters (not its state), JSON-ready: ``{"class": "Adam", "lr": ...}``."""
+        hyper = {k: v for k, v in vars(self).items() if k != "t" and isinstance(v, (int, float, bool))}
+        return {"class": type(self).__name__, **hyper}
+
     def state_dict(self):
         """The optimiser's configuration and state: copies, safe to save with ``np.savez``."""
         return {"t": self.t, **{f"state.{k}": v.copy() for k, v in self.state.items()}}

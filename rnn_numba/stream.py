@@ -59,6 +59,10 @@ class Window:
     c_final: np.ndarray
 
 
+#: What ``next`` gives for an iterable of chunks that ended.
+_ENDED = object()
+
+
 def _chunks(stream):
     """An array is one chunk; anything else is iterated as a sequence of chunks."""
     if stream is None:
@@ -129,9 +133,11 @@ def tbptt(
     buf = None
     buf_start = done = now = 0
     for x in xs:
-        y, w = next(ys, None), next(ws, None)
-        if y is None:
+        y, w = next(ys, _ENDED), next(ws, _ENDED)
+        if y is _ENDED:
             raise ValueError(f"targets ended before the stream, at step {now}; give one target chunk per input chunk")
+        if w is _ENDED:
+            raise ValueError(f"weights ended before the stream, at step {now}; give one weight chunk per input chunk")
         if buf is None:
             first = batch_inputs(model, x, h0, c0)
             x, h_start = first.x, first.h0

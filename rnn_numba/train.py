@@ -14,24 +14,27 @@ Checkpoints are written between batches (with TBPTT, a batch is several
 updates) and atomically.
 """
 
+import contextlib
 import json
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import _validate as check
-from ._files import atomic_savez, read_npz
+from ._files import atomic_savez, entry, float_entry, integer_entry, read_npz, text_entry
+from .io import model_config
 from .model import RNN, model_arrays
 from .optim import Optimizer, clip_grad_norm, clip_grad_value
 from .schedules import check_truncation
 from .stream import tbptt as tbptt_windows
 from .tasks import Batch
 
-#: Bumped whenever the checkpoint layout changes; newer checkpoints are refused.
-CHECKPOINT_FORMAT, CHECKPOINT_VERSION = "rnn_numba.checkpoint", 1
+#: Bumped whenever the checkpoint layout changes; newer checkpoints are refused. Version 2 adds the trainer's settings.
+CHECKPOINT_FORMAT, CHECKPOINT_VERSION = "rnn_numba.checkpoint", 2
 
 
 @dataclass
@@ -202,8 +205,11 @@ class Trainer:
             options["clip_message"] = self.clip_message
 
         # A diverging run overflows: silenced here, reported once as an error by _update.
+        @contextlib.contextmanager
         def quiet():
-            return np.errstate(over="ignore", invalid="ignore")
+            with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*overflowed", category=RuntimeWarning)
+                yield
 
         if self.tbptt is None:
             with quiet():
@@ -233,9 +239,15 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore"):
             grad_norm = float(np.linalg.norm(grad))
         if not (np.isfinite(loss) and np.isfinite(grad_norm)):
+            if self.step == 0:  # no update made yet: the set-up, not the learning rate
+                advice = (
+                    "at the initial parameters: check the initialisation (spectral_radius, forget_bias), the scale "
+                    "of the inputs and targets, or use float64"
+                )
+            else:
+                advice = "lower the learning rate or clip (clip_norm, clip_message)"
             raise FloatingPointError(
-                f"the training loss is {loss} and the gradient norm {grad_norm} at update {self.step + 1}; "
-                "lower the learning rate or clip (clip_norm, clip_message)"
+                f"the training loss is {loss} and the gradient norm {grad_norm} at update {self.step + 1}; {advice}"
             )
         if self.clip_norm is not None:
             grad, _ = clip_grad_norm(grad, self.clip_norm)
@@ -278,9 +290,11 @@ class Trainer:
             the end of the batch in which they fall) and at the end of the run.
         checkpoint_every : int, optional
         resume : bool
-            If ``checkpoint`` exists, first restore it (:meth:`load_checkpoint`)
-            and count ``n_updates`` from the start of the original run, so
-            rerunning the same command after a crash finishes the same run.
+            If ``checkpoint`` exists, first restore it (:meth:`load_checkpoint`,
+            which refuses a checkpoint written with other settings) and count
+            ``n_updates`` from the start of the original run, so rerunning the
+            same command after a crash finishes the same run. A run that has
+            already made its updates is left as it is, with a RuntimeWarning.
 
         Returns
         -------
@@ -295,6 +309,14 @@ class Trainer:
         if resume and checkpoint is not None and Path(checkpoint).exists():
             self.load_checkpoint(checkpoint)
             goal = n_updates
+            if self.step >= goal:
+                warnings.warn(
+                    f"the run in {str(checkpoint)!r} has made {self.step} updates, which n_updates={n_updates} asks "
+                    "for: nothing to do (ask for more updates to continue it)",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                return self.history
         self._run_started = time.perf_counter()
         bar = self._progress_bar(goal)
         last_saved, stop = self.step, False
@@ -333,18 +355,34 @@ class Trainer:
         return tqdm(total=goal, initial=self.step, desc="training", unit="update", dynamic_ncols=True)
 
     # ------------------------------------------------------------------ checkpoints
+    def settings(self) -> dict:
+        """The trainer's settings that decide its updates (besides the model, optimiser and data), JSON-ready."""
+        return {
+            "batch_size": self.batch_size,
+            "horizon": self.horizon,
+            "tbptt": None if self.tbptt is None else list(self.tbptt),
+            "clip_norm": self.clip_norm,
+            "clip_value": self.clip_value,
+            "clip_message": self.clip_message,
+            "recompute": self.recompute,
+            "reduction": self.reduction,
+            "eval_every": self.eval_every,
+            "optimizer": self.optimizer.settings(),
+        }
+
     def save_checkpoint(self, path):
         """Write everything that decides the next updates to one file, atomically.
 
         The file holds the model (configuration and parameters), the
-        optimiser's class and state, the random generator's state, the
-        counters and the history.
+        optimiser's class, settings and state, the trainer's settings, the
+        random generator's state, the counters and the history.
         """
         opt_state = self.optimizer.state_dict()
         arrays = {
             "format": CHECKPOINT_FORMAT,
             "version": CHECKPOINT_VERSION,
             **model_arrays(self.model),
+            "trainer.settings": json.dumps(self.settings()),
             "optimizer.class": type(self.optimizer).__name__,
             **{f"optimizer.{k}": v for k, v in opt_state.items()},
             "rng": json.dumps(self.rng.bit_generator.state),
@@ -354,32 +392,85 @@ class Trainer:
         }
         atomic_savez(path, arrays)
 
-    def load_checkpoint(self, path):
+    def load_checkpoint(self, path, *, check_settings: bool = True):
         """Restore a checkpoint written by a trainer set up like this one.
+
+        Everything is read and checked before anything of the trainer
+        changes, so a refused file leaves it as it was.
+
+        Parameters
+        ----------
+        path : str or Path
+        check_settings : bool
+            Refuse a checkpoint written with other trainer or optimiser
+            settings (say, another learning rate or truncation). Set False to
+            continue a run with changed settings on purpose.
 
         Raises
         ------
+        FileNotFoundError
+            If there is no such file.
         ValueError
-            If the file is not a checkpoint, is of a newer format, or holds a
-            different architecture or optimiser than this trainer's.
+            Naming the file and what is wrong: not a checkpoint, truncated or
+            damaged, a newer format, a different model or optimiser, other
+            settings, or entries that are not what a checkpoint holds.
         """
         arrays = read_npz(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION)
-        saved = json.loads(str(arrays["model.config"]))
+        saved = model_config(path, arrays)
         ours = self.model.config()
         if saved != ours:
             differ = sorted(k for k in ours if saved.get(k) != ours[k])
             raise ValueError(f"checkpoint {str(path)!r} is for a different model (differs in {differ})")
-        saved_class = str(arrays["optimizer.class"])
+        saved_class = text_entry(path, arrays, "optimizer.class")
         if saved_class != type(self.optimizer).__name__:
             raise ValueError(
                 f"checkpoint {str(path)!r} holds {saved_class} state; this trainer's optimiser is "
                 f"{type(self.optimizer).__name__}"
             )
-        self.model.theta = arrays["model.theta"]
-        self.optimizer.load_state_dict({k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer.")})
-        self.rng.bit_generator.state = json.loads(str(arrays["rng"]))
-        self.step, self.batches = (int(v) for v in arrays["counters"])
-        self._elapsed = float(arrays["elapsed"])
-        self.history = History.from_arrays(
-            {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("history.")}
-        )
+        if "trainer.settings" in arrays and check_settings:  # (version 1 checkpoints have none)
+            written = _json_entry(path, arrays, "trainer.settings")
+            now = json.loads(json.dumps(self.settings()))
+            if written != now:
+                differ = sorted(k for k in set(now) | set(written) if written.get(k) != now.get(k))
+                details = ", ".join(f"{k}: {written.get(k)!r} there, {now.get(k)!r} here" for k in differ)
+                raise ValueError(
+                    f"checkpoint {str(path)!r} was written with other settings ({details}); to continue it with "
+                    "these, call trainer.load_checkpoint(path, check_settings=False) and then run(...) without resume"
+                )
+        theta = float_entry(path, arrays, "model.theta", (self.model.n_params,))
+        state = {k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")}
+        state.pop("class")
+        for name in state:
+            if name != "t":
+                float_entry(path, state, name, (self.model.n_params,))
+        integer_entry(path, state, "t")
+        rng_state = _json_entry(path, arrays, "rng")
+        counters = entry(path, arrays, "counters")
+        if counters.shape != (2,) or counters.dtype.kind not in "iu" or counters.min() < 0:
+            raise ValueError(f"checkpoint {str(path)!r} is damaged: its counters are {counters!r}")
+        elapsed = entry(path, arrays, "elapsed")
+        if elapsed.ndim != 0 or elapsed.dtype.kind != "f" or not np.isfinite(elapsed) or elapsed < 0:
+            raise ValueError(f"checkpoint {str(path)!r} is damaged: its elapsed time is {elapsed!r}")
+        history_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("history.")}
+        missing = set(History.__dataclass_fields__) - set(history_arrays)
+        if missing:
+            raise ValueError(f"checkpoint {str(path)!r} is damaged: its history has no {sorted(missing)}")
+        try:
+            history = History.from_arrays(history_arrays)
+            generator = np.random.default_rng()
+            generator.bit_generator.state = rng_state
+        except (TypeError, ValueError, KeyError) as err:
+            raise ValueError(f"checkpoint {str(path)!r} is damaged: {err}") from None
+        self.model.theta = theta
+        self.optimizer.load_state_dict(state)
+        self.rng.bit_generator.state = rng_state
+        self.step, self.batches = (int(v) for v in counters)
+        self._elapsed = float(elapsed)
+        self.history = history
+
+
+def _json_entry(path, arrays, name):
+    try:
+        return json.loads(text_entry(path, arrays, name))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"checkpoint {str(path)!r} is damaged: its {name!r} entry is not JSON ({err})") from None

@@ -391,3 +391,14 @@ def test_step_products_in_every_block_shape_give_the_reference_gradient(cell, n_
     _, expected, _, _ = naive.gradient(net, x, y, **opts)
     np.testing.assert_allclose(grad64, expected, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(grad32, expected, rtol=0, atol=1e-4 * np.max(np.abs(expected)))
+
+
+def test_a_loss_that_overflows_float32_warns():
+    net = rn.Elman(2, 3, 1, dtype=np.float32, seed=0)
+    net.params["W_hy"][...] = 1e30
+    x, y = np.ones((4, 2, 2), np.float32), np.zeros((4, 2, 1), np.float32)
+    with pytest.warns(RuntimeWarning, match="overflowed in float32"):
+        loss, _ = net.loss_and_grad(x, y)
+    assert not np.isfinite(loss)
+    with pytest.warns(RuntimeWarning, match="overflowed in float32"):
+        net.loss(x, y)

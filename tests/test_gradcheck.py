@@ -56,3 +56,33 @@ def test_central_differences_are_fourth_order():
     got = rn.central_differences(lambda v: np.sin(v[0]) * np.exp(v[1]), np.array([0.3, 0.2]), coords, 1e-2)
     exact = np.array([np.cos(0.3) * np.exp(0.2), np.sin(0.3) * np.exp(0.2)])
     assert np.max(np.abs(got - exact)) < 1e-8  # a two-point formula errs by ~1e-5 here
+
+
+def test_a_correct_gradient_of_a_large_loss_passes_where_round_off_hides_small_differences():
+    # A loss of order 1e10 (large targets, summed) with the readout frozen: the finite differences themselves are
+    # off by about u |L| / eps per coordinate, more than 1e-6 of these blocks' gradients. Failed before the
+    # checks allowed for that round-off (relative errors 1e-6 to 2e-4 on gradients that match the reference).
+    rng = np.random.default_rng(0)
+    net = rn.LSTM(3, 4, 2, num_layers=3, seed=0)
+    net.freeze("W_hh", "W_hy", "b_y")
+    x, y = rng.normal(size=(6, 4, 3)), rng.normal(size=(6, 4, 2)) * 1e4
+    report = rn.check_grad(net, x, y, reduction="sum")
+    assert report.passed, report
+    assert all(noise > 0 for noise in report.noise.values())
+
+
+def test_a_wrong_gradient_of_a_large_loss_still_fails(monkeypatch):
+    rng = np.random.default_rng(0)
+    net = rn.LSTM(3, 4, 2, num_layers=3, seed=0)
+    net.freeze("W_hh", "W_hy", "b_y")
+    x, y = rng.normal(size=(6, 4, 3)), rng.normal(size=(6, 4, 2)) * 1e4
+    original = bptt.gradient
+
+    def corrupted(model, *args, **kwargs):
+        result = original(model, *args, **kwargs)
+        result.grad[model.layout.slices["W_xh_l1"]] *= 1.01  # 1% off: far above the round-off allowance
+        return result
+
+    monkeypatch.setattr(bptt, "gradient", corrupted)
+    report = rn.check_grad(net, x, y, reduction="sum")
+    assert not report.passed and max(report.errors, key=report.errors.get) == "W_xh_l1"

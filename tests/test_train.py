@@ -141,3 +141,49 @@ def test_a_diverging_run_stops_with_a_clear_error():
     trainer.optimizer = rn.optim.SGD(1e6)
     with pytest.raises(FloatingPointError, match="learning rate"):
         trainer.run(50)
+
+
+def test_resuming_with_other_settings_is_refused_unless_asked_for(tmp_path):
+    path = tmp_path / "run.ckpt"
+    make_trainer({}, clip_norm=0.5).run(3, checkpoint=path)
+    changed = make_trainer({}, clip_norm=2.0)
+    with pytest.raises(ValueError, match="other settings.*clip_norm"):
+        changed.run(6, checkpoint=path, resume=True)
+    assert changed.step == 0  # a refused file changes nothing
+    other_rate = make_trainer({}, clip_norm=0.5)
+    other_rate.optimizer.lr = 0.5
+    with pytest.raises(ValueError, match="optimizer"):
+        other_rate.load_checkpoint(path)
+    changed.load_checkpoint(path, check_settings=False)  # on purpose
+    changed.run(3)
+    assert changed.step == 6
+
+
+def test_resuming_a_finished_run_says_so_and_changes_nothing(tmp_path):
+    path = tmp_path / "run.ckpt"
+    first = make_trainer({})
+    first.run(5, checkpoint=path)
+    written = path.read_bytes()
+    again = make_trainer({})
+    with pytest.warns(RuntimeWarning, match="has made 5 updates"):
+        history = again.run(5, checkpoint=path, resume=True)
+    assert history.loss == first.history.loss and path.read_bytes() == written
+
+
+def test_a_version_1_checkpoint_without_settings_still_resumes(tmp_path):
+    path = tmp_path / "run.ckpt"
+    make_trainer({}).run(2, checkpoint=path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f if k != "trainer.settings"}
+    arrays["version"] = np.int64(1)
+    np.savez(path.with_suffix(".v1.npz"), **arrays)
+    old = make_trainer({}, clip_norm=3.0)  # nothing to compare the settings with
+    old.load_checkpoint(path.with_suffix(".v1.npz"))
+    assert old.step == 2
+
+
+def test_a_loss_that_is_not_finite_before_any_update_blames_the_set_up_not_the_learning_rate():
+    trainer = make_trainer({})
+    trainer.model.params["W_hy"][...] = 1e200
+    with pytest.raises(FloatingPointError, match="initial parameters"):
+        trainer.run(1)

@@ -130,6 +130,25 @@ def test_model_construction_errors():
         rn.Elman(2, 3, 1).freeze("W_ih")
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        (dict(forget_bias=np.nan), ValueError, ["forget_bias", "finite"]),
+        (dict(forget_bias=np.inf), ValueError, ["forget_bias", "finite"]),
+        (dict(forget_bias=None), TypeError, ["forget_bias", "number"]),
+        (dict(forget_bias="1"), TypeError, ["forget_bias", "number"]),
+        (dict(spectral_radius=1e308), ValueError, ["spectral_radius", "overflow", "below"]),
+        (dict(spectral_radius=1e30, dtype=np.float32), ValueError, ["spectral_radius", "float32"]),
+        (dict(spectral_radius=-1.0), ValueError, ["spectral_radius", ">= 0"]),
+    ],
+)
+def test_initialisation_settings_that_would_break_the_first_call_are_refused(kwargs, error, words):
+    # Accepted before, and the first call then blamed the learning rate.
+    with pytest.raises(error) as info:
+        rn.LSTM(2, 4, 1, seed=0, **kwargs)
+    assert all(word in str(info.value) for word in words), str(info.value)
+
+
 def test_vjp_and_stream_errors(net):
     with pytest.raises(ValueError, match="dh"):
         net.vjp(x0, np.zeros((T, B, H + 1)))
@@ -140,6 +159,9 @@ def test_vjp_and_stream_errors(net):
         list(rn.tbptt(net, [x0, x0], [y0], k1=20, k2=20))
     with pytest.raises(ValueError, match="batch size"):
         list(rn.tbptt(net, [x0, x0[:, :1]], [y0, y0[:, :1]], k1=20, k2=20))
+    # Weights that end before the stream: refused like targets (they counted as ones before).
+    with pytest.raises(ValueError, match="weights ended"):
+        list(rn.tbptt(net, [x0, x0], [y0, y0], k1=20, k2=20, weights=[np.ones((T, B))]))
     with pytest.raises(ValueError, match="empty"):
         list(rn.tbptt(net, [], [], k1=2, k2=2))
 
