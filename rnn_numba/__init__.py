@@ -1,6 +1,7 @@
 """rnn_numba: Numba-accelerated recurrent networks, full and truncated BPTT."""
 
 from . import cache, cells, optim, tasks
+from ._threads import get_num_threads, set_num_threads, threads
 from ._workspace import release_workspace
 from .bptt import Gradient
 from .compiling import warmup
@@ -10,7 +11,6 @@ from .io import load, save
 from .model import GRU, LSTM, RNN, Elman
 from .schedules import full_schedule, horizon_schedule, tbptt_schedule
 from .stream import Window, tbptt
-from .threads import get_num_threads, set_num_threads, threads
 from .train import History, Trainer
 from .unroll import LayerTrajectory, Trajectory
 

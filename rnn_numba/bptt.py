@@ -19,9 +19,9 @@ from . import losses
 from ._kernels import engine
 from ._kernels.gemm import matmul
 from ._kernels.recurrence import Boundary, Deltas, LayerBlock, backward_recursion
+from ._threads import threads_for
 from .inputs import public_state
 from .schedules import is_full
-from .threads import threads_for
 from .unroll import Trajectory, block_steps, multiply_adds, trajectory, work_arrays
 
 

@@ -103,6 +103,7 @@ def warmup(
     progress : bool, optional
         Show a tqdm progress bar; by default only when standard error is a terminal.
     """
+    from . import _threads
     from .model import RNN
 
     jobs = list(product(dtypes, cells, PATHS))
@@ -112,6 +113,7 @@ def warmup(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(jobs), desc="compiling", unit="path")
+    threshold, _threads.MIN_PARALLEL_WORK = _threads.MIN_PARALLEL_WORK, 0  # a batch of two takes the parallel kernels
     try:
         for dtype, cell, (label, n_batch, num_layers, options) in jobs:
             if bar is not None:
@@ -124,5 +126,6 @@ def warmup(
             if bar is not None:
                 bar.update(1)
     finally:
+        _threads.MIN_PARALLEL_WORK = threshold
         if bar is not None:
             bar.close()

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _workspace
 from ._kernels import engine
-from .threads import threads_for
+from ._threads import threads_for
 
 #: Rows (steps x sequences) per block: enough for an efficient GEMM, few enough
 #: that a block's buffers stay a small part of the stored states. Blocks whose

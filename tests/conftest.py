@@ -1,6 +1,9 @@
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from rnn_numba import _threads as threads
 
 # deadline=None: the first example of a test pays Numba's compile time.
 settings.register_profile("dev", max_examples=25, deadline=None)
@@ -14,3 +17,15 @@ settings.register_profile(
 )
 settings.register_profile("thorough", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(autouse=True)
+def parallel_kernels_at_every_batch_size(monkeypatch):
+    """Every batch takes the parallel kernels, whatever its size and whatever else the machine runs.
+
+    The tests' problems are small (below the work threshold every batch would
+    run on one thread), and which kernels a test runs must not depend on the
+    load (tests/test_threads.py tests both policies).
+    """
+    monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
+    monkeypatch.setattr(threads, "ADAPT_TO_LOAD", False)

@@ -2,7 +2,7 @@
 
 With ``threads=None`` a product is one NumPy (BLAS) call. With ``threads=n``
 (a batch-parallel computation, during which BLAS is held to one thread; see
-:func:`rnn_numba.threads.threads_for`) the rows are split into ``n`` chunks,
+:func:`rnn_numba._threads.threads_for`) the rows are split into ``n`` chunks,
 one single-threaded BLAS call per chunk on Numba's threads.
 
 The per-step products of the recursions, a thread's few rows times W_hh, are

@@ -1,9 +1,12 @@
-"""The thread policy: how many threads a call uses, set by you or by the size of the work.
+"""The thread policy: how many threads a call uses, set by you, by the size of the work and by the load.
 
 A call splits its batch into chunks of whole sequences, one per Numba thread
 (:func:`chunks_for`), or runs on the calling thread, with no parallel code at
 all, when there is one sequence, one thread, or too little work for a second
-thread to pay for its start (:data:`MIN_PARALLEL_WORK`). While the
+thread to pay for its start (:data:`MIN_PARALLEL_WORK`). It uses only the
+cores that other processes leave free when it starts
+(:func:`_others_running`): a thread sharing a core with a busy process makes
+the whole call wait for it at every parallel step. While the
 batch-parallel kernels run, every BLAS library is held to one thread: each
 Numba thread calls BLAS for its own rows, and a multi-threaded BLAS would
 oversubscribe the cores (and its idle workers spin, taking the cores from
@@ -15,6 +18,15 @@ a process pool), give the package fewer threads::
     rn.set_num_threads(1)              # every later call, Numba's and BLAS's threads
     with rn.threads(1):                # only inside the block
         net.loss_and_grad(x, y)
+
+Numba's threads (GNU OpenMP on Linux) wait for work by spinning, 300,000
+rounds by default, before they sleep: on a busy machine a spinning thread
+takes the core from the one it waits for. The package starts Numba's
+threads with ``GOMP_SPINCOUNT`` = :data:`SPIN_COUNT` (unless you set it),
+which covers the short gaps between the parallel steps of one call and
+lets the threads sleep soon after it (measured at T = 1000, B = 32: the
+same time on an idle machine, 1.6x instead of 2.4x beside one busy process
+and 1.9x instead of 5x beside two; see the documentation's threads page).
 
 After ``fork()``, a child process runs every call on one thread: GNU
 OpenMP, Numba's threading layer on Linux, cannot start its threads in a
@@ -30,9 +42,19 @@ import numba
 from threadpoolctl import ThreadpoolController
 
 #: Work, in multiply-adds of a call's products (T B G H (n_in + H)), below which a batch runs on one thread.
-MIN_PARALLEL_WORK = 0
+#: Measured on the 2-core AMD EPYC (2026-12-07, full-BPTT gradients): two threads broke even with one at about
+#: 4e6 (Elman, float32) and 1.5e6 (LSTM, float64); below, one thread was up to 3x faster (docs: threads page).
+MIN_PARALLEL_WORK = 3_000_000
+
+#: Rounds a GNU OpenMP thread spins before it sleeps (GOMP_SPINCOUNT, 300,000 by default: about a millisecond).
+SPIN_COUNT = 3000
+
+#: Multiply-adds of a GEMM from which OpenBLAS runs it on several threads (its SMP_THRESHOLD_MIN, 65536, times
+#: GEMM_MULTITHREAD_THRESHOLD, 4): a one-thread call with at least this much work holds BLAS to one thread too.
+BLAS_THREADED_WORK = 65536 * 4
 
 _BLAS = None
+_launched = False
 _limit = None  # set_num_threads
 _forked = False
 
@@ -78,6 +100,27 @@ def threads(n: int | None):
         _limit = saved
 
 
+def _launch_numba_threads():
+    """Start Numba's thread pool with GOMP_SPINCOUNT = SPIN_COUNT (unless set), leaving the environment as it was.
+
+    GNU OpenMP reads the variable once, when it is loaded; Numba loads it
+    when its threads first start. (If another library has loaded it
+    already, its setting stays.)
+    """
+    global _launched
+    _launched = True
+    user_set = "GOMP_SPINCOUNT" in os.environ
+    if not user_set:
+        os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
+    try:
+        from numba.np.ufunc import parallel
+
+        parallel._launch_threads()
+    finally:
+        if not user_set:
+            del os.environ["GOMP_SPINCOUNT"]
+
+
 def _check(n):
     if n is None:
         return None
@@ -100,7 +143,43 @@ def chunks_for(n_batch, work=None):
         return 1
     if work is not None and work < MIN_PARALLEL_WORK:
         return 1
-    return min(numba.get_num_threads(), n_batch, _limit or n_batch)
+    if not _launched:
+        _launch_numba_threads()  # before anything asks Numba, which starts its threads
+    n_chunks = min(numba.get_num_threads(), n_batch, _limit or n_batch)
+    if n_chunks > 1 and ADAPT_TO_LOAD:
+        n_chunks = max(1, min(n_chunks, _CPUS - _others_running()))
+    return n_chunks
+
+
+#: Use only the cores that other processes leave free at the start of a call (see :func:`_others_running`).
+ADAPT_TO_LOAD = True
+_CPUS = os.cpu_count() or 1
+
+
+def _others_running():
+    """Threads of other processes running or ready to run now, machine-wide (0 if unknown).
+
+    The fourth field of ``/proc/loadavg`` counts the runnable threads now
+    (this one included); this process's own runnable threads (a BLAS or
+    OpenMP worker still spinning after the last call, say) are subtracted.
+    A parallel call whose threads share cores with other busy threads waits
+    for a time slice at every barrier; with the cores that are free it does
+    not.
+    """
+    try:
+        with open("/proc/loadavg", "rb") as file:
+            running = int(file.read().split()[3].split(b"/")[0])
+        if running <= 1:
+            return 0
+        own = 0
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/stat", "rb") as file:
+                stat = file.read()
+            state = stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3]
+            own += state == b"R"
+        return max(running - own, 0)
+    except (OSError, ValueError, IndexError):  # not Linux, or a task that ended while we looked
+        return 0
 
 
 @contextlib.contextmanager
@@ -129,14 +208,18 @@ class threads_for:  # noqa: N801  (used as a function: ``with threads_for(n_batc
 
     Gives None (one thread: the calling one) or the number of chunks, with
     Numba's thread count set to it and BLAS on one thread for the block;
-    with the package limited to one thread, BLAS too is held to one.
+    on one thread, BLAS too is held to one when the call has GEMMs large
+    enough for it to thread (:data:`BLAS_THREADED_WORK`).
     (A class rather than a generator: a call at B = 1 takes tens of
     microseconds, and a generator-based context manager a few of them.)
     """
 
     def __init__(self, n_batch, work=None):
         self.n_chunks = chunks_for(n_batch, work)
-        self.blas = single_threaded_blas() if self.n_chunks > 1 or _limit == 1 else None
+        # A one-thread call whose GEMMs OpenBLAS would thread holds it to one thread as well: its idle threads spin
+        # and, beside another busy process, took the core from the call (5-10x slower at T = 1000, B = 1).
+        big = work is None or work >= BLAS_THREADED_WORK
+        self.blas = single_threaded_blas() if self.n_chunks > 1 or _limit == 1 or big else None
 
     def __enter__(self):
         if self.blas is not None:
