@@ -38,7 +38,7 @@ class GradCheck:
         times the norm of the whole checked gradient: a block far smaller than
         the rest (say, W_xh for inputs near zero) is judged on that scale.
         ``noise`` bounds the round-off of the finite differences themselves,
-        ``ROUND_OFF`` u |L| / eps per coordinate (u the unit round-off, L the
+        ``ROUND_OFF`` u abs(L) / eps per coordinate (u the unit round-off, L the
         objective): a difference that they cannot resolve is not an error.
     noise : dict of str -> float
         That bound, per block.
