@@ -217,9 +217,10 @@ os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp()
 class Compile:
     """Compilation from an empty Numba cache, and a warm import + first call.
 
-    Cold: a small Elman net's first gradient (float64) on one sequence (one
-    compiled call, no parallel code) and on a batch of 8 (the batch-parallel
-    kernels), each the compile time a user waits for at a first call; and
+    Cold: a small Elman net's first gradient (float64) on one sequence and
+    on a batch of 8 (both one compiled call with no parallel code: the
+    batch's work is below the threshold for threads), each the compile time
+    a user waits for at a first call; and
     every kernel of the package (``rn.warmup()``: three cells, two dtypes,
     both ways). Warm: a fresh process importing the package and taking a
     first gradient with the cache filled.
