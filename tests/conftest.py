@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -17,6 +19,26 @@ settings.register_profile(
 )
 settings.register_profile("thorough", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def pytest_sessionstart(session):
+    """Compile the package's kernels into the cache in a second process while the tests run.
+
+    Compiling takes most of a cold run and one core: the tests then load
+    from the cache what the warm-up compiled first (in the reverse order of
+    the cells the tests start with). RNN_NUMBA_NO_WARMUP=1 turns it off.
+    """
+    if os.environ.get("RNN_NUMBA_NO_WARMUP"):
+        return
+    command = [sys.executable, "-m", "rnn_numba", "warmup", "--quiet", "--cells", "gru", "lstm", "elman"]
+    session.config.background_warmup = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def pytest_sessionfinish(session):
+    warmup = getattr(session.config, "background_warmup", None)
+    if warmup is not None:
+        warmup.kill()
+        warmup.wait()
 
 
 @pytest.fixture(autouse=True)
