@@ -13,6 +13,7 @@ wrong kind) is a ``ValueError`` that names the file and says what is wrong;
 a missing file is a ``FileNotFoundError``.
 """
 
+import json
 import os
 import secrets
 import zipfile
@@ -36,8 +37,8 @@ def _remove_stale_temporaries(path):
             os.kill(int(pid), 0)
         except ProcessLookupError:
             tmp.unlink(missing_ok=True)  # its writer is gone: a save that was killed
-        except (PermissionError, OSError):
-            continue  # alive, or not ours to judge
+        except OSError:
+            continue  # alive (PermissionError: another user's), or not ours to judge
 
 
 def atomic_savez(path, arrays):
@@ -131,6 +132,14 @@ def text_entry(path, arrays, name):
     if value.ndim != 0 or value.dtype.kind not in "US":
         raise ValueError(f"{str(path)!r} is damaged: its {name!r} entry is not a text")
     return str(value)
+
+
+def json_entry(path, arrays, name):
+    """A text entry holding JSON, decoded."""
+    try:
+        return json.loads(text_entry(path, arrays, name))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{str(path)!r} is damaged: its {name!r} entry is not JSON ({err})") from None
 
 
 def integer_entry(path, arrays, name):

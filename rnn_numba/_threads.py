@@ -175,8 +175,7 @@ def _others_running():
         for task in os.listdir("/proc/self/task"):
             with open(f"/proc/self/task/{task}/stat", "rb") as file:
                 stat = file.read()
-            state = stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3]
-            own += state == b"R"
+            own += stat[stat.rindex(b")") + 2] == ord("R")  # the state follows the command's name in parentheses
         return max(running - own, 0)
     except (OSError, ValueError, IndexError):  # not Linux, or a task that ended while we looked
         return 0

@@ -7,11 +7,9 @@ It is written to a temporary file, flushed and renamed over the target
 intact. Loading reads nothing with pickle.
 """
 
-import json
-
 import numpy as np
 
-from ._files import float_entry, read_npz, text_entry
+from ._files import float_entry, json_entry, read_npz
 from .model import MODEL_FORMAT, MODEL_VERSION, RNN
 
 #: The fields of a model file's configuration and their JSON types (ints are not bools, bools not strings).
@@ -36,11 +34,7 @@ def model_config(path, arrays: dict) -> dict:
     ValueError
         Naming the file, if the entry is not JSON of the expected fields and types.
     """
-    text = text_entry(path, arrays, "model.config")
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{str(path)!r} is damaged: its model configuration is not JSON ({err})") from None
+    config = json_entry(path, arrays, "model.config")
     if not isinstance(config, dict) or set(config) != set(CONFIG_FIELDS):
         fields = sorted(config) if isinstance(config, dict) else type(config).__name__
         raise ValueError(f"{str(path)!r} is damaged: its model configuration has {fields}, not {sorted(CONFIG_FIELDS)}")

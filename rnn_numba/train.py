@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _validate as check
-from ._files import atomic_savez, entry, float_entry, integer_entry, read_npz, text_entry
+from ._files import atomic_savez, entry, float_entry, integer_entry, json_entry, read_npz, text_entry
 from .io import model_config
 from .model import RNN, model_arrays
 from .optim import Optimizer, clip_grad_norm, clip_grad_value
@@ -428,7 +428,7 @@ class Trainer:
                 f"{type(self.optimizer).__name__}"
             )
         if "trainer.settings" in arrays and check_settings:  # (version 1 checkpoints have none)
-            written = _json_entry(path, arrays, "trainer.settings")
+            written = json_entry(path, arrays, "trainer.settings")
             now = json.loads(json.dumps(self.settings()))
             if written != now:
                 differ = sorted(k for k in set(now) | set(written) if written.get(k) != now.get(k))
@@ -444,7 +444,7 @@ class Trainer:
             if name != "t":
                 float_entry(path, state, name, (self.model.n_params,))
         integer_entry(path, state, "t")
-        rng_state = _json_entry(path, arrays, "rng")
+        rng_state = json_entry(path, arrays, "rng")
         counters = entry(path, arrays, "counters")
         if counters.shape != (2,) or counters.dtype.kind not in "iu" or counters.min() < 0:
             raise ValueError(f"checkpoint {str(path)!r} is damaged: its counters are {counters!r}")
@@ -467,10 +467,3 @@ class Trainer:
         self.step, self.batches = (int(v) for v in counters)
         self._elapsed = float(elapsed)
         self.history = history
-
-
-def _json_entry(path, arrays, name):
-    try:
-        return json.loads(text_entry(path, arrays, name))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"checkpoint {str(path)!r} is damaged: its {name!r} entry is not JSON ({err})") from None
