@@ -18,14 +18,20 @@ def test_numba_options_are_set_only_in_the_policy_module():
 
 def test_warmup_compiles_the_kernels_for_both_dtypes():
     import numpy as np
+    from numba import types
 
     import rnn_numba as rn
-    from rnn_numba._kernels import engine, recurrence
+    from rnn_numba._kernels import engine
 
     rn.warmup(cells=("gru",))
-    # (kernel, position of a float array argument: theta, x) for one thread and for several
-    for kernel, position in ((engine.gradient, 1), (recurrence._backward_rows_kernel, 2)):
-        dtypes = {str(sig[position].dtype) for sig in kernel.signatures if "gru" in str(sig[0])}
+    # Kernels called from Python (a callee of a kernel loaded from the cache is never compiled in this process):
+    # the one-call gradient (one thread) and a piece of the several-thread path, by the dtype of theta.
+    for kernel, several_threads in ((engine.gradient, False), (engine.layer_gradients, True)):
+        dtypes = {
+            str(sig[1].dtype)
+            for sig in kernel.signatures
+            if "gru" in str(sig[0]) and isinstance(sig[-1], types.Integer) == several_threads
+        }
         assert {str(np.dtype(np.float32)), str(np.dtype(np.float64))} <= dtypes, kernel
 
 
