@@ -1,10 +1,11 @@
 """rnn_numba: Numba-accelerated recurrent networks, full and truncated BPTT."""
 
-from . import cache, cells, optim, tasks
+from . import cache, cells, experiments, optim, tasks
 from ._threads import get_num_threads, set_num_threads, threads
 from ._workspace import release_workspace
 from .bptt import Gradient
 from .compiling import warmup
+from .experiments import sweep
 from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
 from .io import load, save
@@ -32,6 +33,8 @@ __all__ = [
     "tasks",
     "cells",
     "cache",
+    "experiments",
+    "sweep",
     "tbptt",
     "from_torch",
     "to_torch",

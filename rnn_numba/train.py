@@ -68,6 +68,27 @@ class History:
         """Each record as a NumPy array (a dict, for saving or plotting)."""
         return {name: np.asarray(values) for name, values in self.__dict__.items()}
 
+    def plot(self, ax=None, log=True):
+        """Draw the training loss per update and the held-out loss per evaluation; returns the axes.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            A new figure's by default.
+        log : bool
+            A logarithmic loss axis.
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        ax.plot(self.step, self.loss, lw=0.8, alpha=0.6, label="training loss")
+        if self.eval_step:
+            ax.plot(self.eval_step, self.eval_loss, marker=".", label="held-out loss")
+        ax.set(xlabel="update", ylabel="loss", yscale="log" if log else "linear")
+        ax.legend(frameon=False)
+        return ax
+
     @classmethod
     def from_arrays(cls, arrays):
         """The history whose :meth:`arrays` these are."""
