@@ -491,14 +491,46 @@ def train_task(config, seed):
     }  # fmt: skip
 
 
+def _context():
+    """How the default pool starts its workers: never by a plain fork.
+
+    A forked child of a process that has run a parallel kernel hangs in GNU
+    OpenMP. ``forkserver`` (POSIX) forks workers from a server process that
+    has imported the package and run nothing, so a worker starts in
+    milliseconds once the server is up (it stays up for the session);
+    ``spawn`` elsewhere starts a fresh interpreter per worker.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["rnn_numba"])
+    return context
+
+
+def process_pool(workers=None):
+    """The sweep's default pool: ``workers`` processes (one per core by default), never started by a plain fork.
+
+    Start it once and pass it as ``executor`` to run many short sweeps
+    without starting workers for each (a worker takes a fraction of a second
+    to start and load its kernels)::
+
+        with rn.experiments.process_pool(2) as pool:
+            for grid in grids:
+                rn.sweep(run, grid, seeds=5, executor=pool)
+
+    Returns
+    -------
+    concurrent.futures.ProcessPoolExecutor
+    """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    return concurrent.futures.ProcessPoolExecutor(workers or os.cpu_count(), mp_context=_context())
+
+
 def _executor(executor, workers):
     """(executor, owned): the default process pool, a given Executor, or a dask Client's executor."""
     if executor is None:
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-            raise ValueError(f"workers must be a positive integer, got {workers!r}")
-        # spawn: a forked child of a process that ran a parallel kernel hangs in GNU OpenMP.
-        context = multiprocessing.get_context("spawn")
-        return concurrent.futures.ProcessPoolExecutor(workers or os.cpu_count(), mp_context=context), True
+        return process_pool(workers), True
     if workers is not None:
         raise ValueError("workers is for the default process pool; give an executor or workers, not both")
     if isinstance(executor, concurrent.futures.Executor):
@@ -531,8 +563,8 @@ def sweep(run, grid, seeds=3, *, store=None, executor=None, workers=None, thread
         A folder for the records. Runs with a record there are not run
         again unless they failed. Without a store nothing is written.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
-        Where the runs go. Default: a pool of ``workers`` processes (one per
-        core by default) started by ``spawn``, closed at the end.
+        Where the runs go. Default: a :func:`process_pool` of ``workers``
+        processes (one per core by default), closed at the end.
     workers : int, optional
         The default pool's size.
     threads_per_run : int or None
@@ -625,6 +657,7 @@ __all__ = [
     "summarize",
     "plot_bands",
     "train_task",
+    "process_pool",
     "Results",
     "Record",
     "Store",

@@ -76,6 +76,22 @@ def test_a_run_the_pool_cannot_send_is_refused_with_advice():
         rn.sweep(lambda config, seed: {}, {"a": [1]}, seeds=1)
 
 
+def test_the_default_pool_never_forks_the_calling_process():
+    with ex.process_pool(1) as pool:
+        assert pool._mp_context.get_start_method() in ("forkserver", "spawn")
+
+
+def test_a_sweep_after_a_parallel_kernel_in_this_process_does_not_hang(tmp_path):
+    # GNU OpenMP hangs a plain fork of a process whose threads have run: the pool must not fork this one
+    net = rn.Elman(2, 8, 1, seed=0)
+    with rn.threads(2):
+        net.loss_and_grad(np.ones((5, 4, 2)), np.ones((5, 4, 1)))  # every batch is threaded in the tests
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    results = rn.sweep(sweep_runs.counted, [{"name": "a", "calls": str(folder)}], seeds=2, workers=2)
+    assert not results.failed
+
+
 def test_run_key_depends_on_config_and_seed_only():
     assert ex.run_key({"a": 1, "b": 2}, 0) == ex.run_key({"b": 2, "a": 1}, 0)
     assert ex.run_key({"a": 1}, 0) != ex.run_key({"a": 1}, 1)
