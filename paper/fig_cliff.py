@@ -75,7 +75,7 @@ def main(scale="default"):
     mesh = ax.pcolormesh(ws, bs, np.log10(loss + 1e-6), cmap="viridis", shading="auto")
     fig.colorbar(mesh, ax=ax, label="log10 loss")
     start = on_the_wall()
-    for clip, color, label in ((None, "white", "plain GD"), (CLIP, "tab:red", f"GD, norm clipped to {CLIP:g}")):
+    for clip, color, label in ((None, "magenta", "plain GD"), (CLIP, "tab:red", f"GD, norm clipped to {CLIP:g}")):
         path, norms = descent(start, clip)
         jump = float(np.linalg.norm(path[1] - path[0]))
         end = f"ends at ({path[-1, 0]:.3g}, {path[-1, 1]:.3g})"
@@ -88,7 +88,8 @@ def main(scale="default"):
                         arrowprops=dict(arrowstyle="->", color=color, lw=1.5))  # fmt: skip
     ax.plot(*start, "k*", ms=10, label=f"start on the wall, ||g|| = {norms[0]:.3g}")
     ax.set(xlabel="w", ylabel="b", xlim=(ws[0], ws[-1]), ylim=(bs[0], bs[-1]))
-    ax.legend(frameon=True, fontsize=7, loc="lower left")
+    # below the axes, on white: over the surface the legend's lines could not be read
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.13), ncol=1)
     ax.set_title(f"The cliff: (sigma(x_50) - 0.7)^2, lr {LEARNING_RATE:g}, {N_UPDATES} steps", fontsize=9)
     fig.tight_layout()
     return save(fig, "cliff")

@@ -49,7 +49,11 @@ def main(scale="default"):
         path = theta_path(k, n_steps)
         ax.plot(np.arange(len(path)), path, color=color, label=f"TBPTT(1, {k}): theta = {path[-1]:.3g}")
     ax.axhline(optimum, color="black", ls="--", lw=0.8, label="theta* = -1/6")
-    ax.set(xlabel="online step", ylabel="theta", ylim=(-1.0, 1.5))
+    # symmetric log: linear within |theta| < 1 (the optimum and the start), logarithmic beyond, so the
+    # diverging runs stay in view to their last step
+    ax.set_yscale("symlog", linthresh=1.0, linscale=2.0)
+    ax.set_ylim(-1.0, None)
+    ax.set(xlabel="online step", ylabel="theta (symmetric log scale)")
     ax.legend(frameon=False, fontsize=8)
     ax.set_title(f"Influence balancing (n = 23, SGD lr {LEARNING_RATE:g}, {n_steps} steps)", fontsize=9)
     fig.tight_layout()

@@ -428,7 +428,9 @@ def train_task(config, seed):
         the target's width); ``cell`` (``"elman"``, ``"lstm"`` (default),
         ``"gru"``); ``hidden``; ``layers`` (1); ``optimizer`` (``"adam"``,
         ``"sgd"``, ``"rmsprop"``, ``"adagrad"``); ``lr``; ``batch``;
-        ``updates``; ``schedule`` (``{}`` for full BPTT (default),
+        ``updates``, or ``batches`` for a budget in training batches (the
+        same data for every schedule: with TBPTT a batch makes several
+        updates); ``schedule`` (``{}`` for full BPTT (default),
         ``{"tbptt": [k1, k2]}`` or ``{"horizon": K}``); ``clip_norm`` (1.0;
         None for none); ``held_out`` (sequences, 256); ``evaluations``
         (20, evenly spaced).
@@ -471,10 +473,17 @@ def train_task(config, seed):
         clip_norm=config.get("clip_norm", 1.0), seed=seed, progress=False, **schedule,
     )  # fmt: skip
     n_steps = held_out.x.shape[0]
-    marks = np.unique(np.linspace(0, config["updates"], config.get("evaluations", 20) + 1).round().astype(int))
+    if ("updates" in config) == ("batches" in config):
+        raise ValueError("config must give the budget as either updates or batches")
+    by_batches = "batches" in config
+    budget = config["batches" if by_batches else "updates"]
+    marks = np.unique(np.linspace(0, budget, config.get("evaluations", 20) + 1).round().astype(int))
     updates, time_steps, losses = [], [], []
     for mark in marks:
-        if mark > trainer.step:
+        if by_batches:
+            while trainer.batches < mark:
+                trainer.run(1)  # one update, and the rest of its batch's
+        elif mark > trainer.step:
             trainer.run(int(mark - trainer.step))
         updates.append(trainer.step)
         time_steps.append(trainer.batches * config["batch"] * n_steps)

@@ -28,7 +28,7 @@ def test_copy_lstm_tbptt_trains_and_resumes(tmp_path, capsys):
 
 
 def test_compare_truncations():
-    results = example("compare_truncations").main(["--steps", "10", "--hidden", "4", "--updates", "3"])
+    results = example("compare_truncations").main(["--steps", "10", "--hidden", "4", "--batches", "3"])
     assert set(results) == {"full BPTT", "horizon 2", "TBPTT(2, 4)"}
     assert all(np.isfinite(v) for v in results.values())
 

@@ -323,6 +323,9 @@ def test_train_task_counts_updates_and_time_steps_per_schedule():
     assert full["held_out_loss"][0] == truncated["held_out_loss"][0]  # same initial weights and held-out batch
     assert full["baseline"] == rn.tasks.copy_baseline(4, 2) and full["final_loss"] == full["held_out_loss"][-1]
     assert full["history"].step == list(range(1, 7))
+    by_batches = ex.train_task({**copy, "batches": 6, "schedule": {"tbptt": [4, 4]}}, 0)
+    np.testing.assert_array_equal(by_batches["time_steps"], full["time_steps"])
+    np.testing.assert_array_equal(by_batches["held_out_loss"], truncated["held_out_loss"])
 
 
 def test_train_task_learns_the_adding_problem():
@@ -336,6 +339,7 @@ def test_train_task_learns_the_adding_problem():
         ({"task": "adding_baseline"}, "not a task"),
         ({"task": "_rng"}, "not a task"),
         ({"task": "copy", "task_args": {"delay": 3}}, "n_out"),
+        ({"batches": 4}, "either updates or batches"),
     ],
 )
 def test_train_task_says_what_is_wrong_with_its_config(change, match):
