@@ -10,6 +10,7 @@ from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
 from .io import load, save
 from .model import GRU, LSTM, RNN, Elman
+from .rtrl import rtrl
 from .schedules import full_schedule, horizon_schedule, tbptt_schedule
 from .stream import Window, tbptt
 from .train import History, Trainer
@@ -36,6 +37,7 @@ __all__ = [
     "experiments",
     "sweep",
     "tbptt",
+    "rtrl",
     "from_torch",
     "to_torch",
     "check_grad",

@@ -40,9 +40,23 @@ settings the step reads. ``inner`` is the
 layer's own parameters of the cell (a GRU's ``b_hn``), a view of theta; empty
 if it has none.
 
-Forward mode (the JVP of a step in the state direction and the immediate
-parameter influence, for the RTRL family of estimators) has two more slots,
-``jvp`` and ``influence``, for cells that provide them.
+Forward mode, for the RTRL family of estimators, is one more step kernel,
+for cells that provide it::
+
+    jvp(cell, b, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t, ds_prev, ds_next)
+        For sequence b and M directions at once: from the tangents of the
+        projections a_dot, r_dot (M, G*H), of the cell's own parameters
+        inner_dot (M, n_inner) and of the previous state ds_prev, write the
+        tangent of the new state ds_next (tuples of (M, H), c of width 0
+        without a cell state). The primal values are row b of s_prev, s_next
+        and cache_t, as the forward step left them.
+
+The tangent of a state in the directions of the parameters is everything the
+estimators need from a cell: D_t v (the JVP in the state direction) is a
+call with the tangent of r_t = h_{t-1} @ W_hh, v @ W_hh, and zero a_dot; the
+immediate influence M_t of W_xh, W_hh and b_h enters through a_dot and
+r_dot (a driver's work, the same for every cell), that of the cell's own
+parameters through inner_dot.
 
 How the kernels see a cell: :meth:`Cell.configure` returns a
 :class:`CellSettings`, which Numba types as a :class:`CellType` keyed on the
@@ -123,7 +137,7 @@ class Cell:
     initialise : callable, optional
         ``initialise(views, n_hidden, forget_bias)`` after the default
         initialisation, on one layer's named views (an LSTM's forget bias).
-    jvp, influence : numba dispatcher, optional
+    jvp : numba dispatcher, optional
         Forward mode, for the RTRL family of estimators.
     doc : str
         One line for listings.
@@ -143,7 +157,6 @@ class Cell:
     inner_gradient: Callable = None
     initialise: Callable = None
     jvp: Callable = None
-    influence: Callable = None
     doc: str = ""
 
     def __post_init__(self):
@@ -196,7 +209,7 @@ def _digest(cell):
     """A hash of the cell's declaration and of the source files of its kernels."""
     digest = hashlib.sha256(repr((cell.name, cell.n_gates, cell.state, cell.cache_width)).encode())
     files = set()
-    for kernel in (cell.forward, cell.backward, cell.inner_gradient, cell.jvp, cell.influence):
+    for kernel in (cell.forward, cell.backward, cell.inner_gradient, cell.jvp):
         if kernel is None:
             continue
         func = getattr(kernel, "py_func", kernel)
@@ -368,6 +381,18 @@ def _backward(cell, b0, b1, ds, inner, s_prev, s_next, cache_t, da, dr, ds_prev)
 
     def impl(cell, b0, b1, ds, inner, s_prev, s_next, cache_t, da, dr, ds_prev):
         step(cell, b0, b1, ds, inner, s_prev, s_next, cache_t, da, dr, ds_prev)
+
+    return impl
+
+
+@overload_method(CellType, "jvp", inline="always")
+def _jvp(cell, b, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t, ds_prev, ds_next):
+    step = cell.cell.jvp
+    if step is None:
+        raise TypeError(f"the {cell.cell_name} cell has no forward-mode step (jvp)")
+
+    def impl(cell, b, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t, ds_prev, ds_next):
+        step(cell, b, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t, ds_prev, ds_next)
 
     return impl
 

@@ -67,11 +67,34 @@ def backward(cell, b0, b1, ds, inner, s_prev, s_next, cache_t, da, dr, ds_prev):
                 da[b, j] = dh[b, j]
 
 
+@jit_step_kernel
+def jvp(cell, b, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t, ds_prev, ds_next):
+    """Forward mode for sequence b, M directions: dh_t = f'(a_t + r_t) (da + dr), f' through h_t as in backward."""
+    h_t, dh = s_next[0][b], ds_next[0]
+    one = h_t.dtype.type(1)
+    zero = h_t.dtype.type(0)
+    nonlinearity = cell.nonlinearity
+    for m in range(dh.shape[0]):
+        if nonlinearity == TANH:
+            for j in range(h_t.shape[0]):
+                dh[m, j] = (a_dot[m, j] + r_dot[m, j]) * (one - h_t[j] * h_t[j])
+        elif nonlinearity == RELU:
+            for j in range(h_t.shape[0]):
+                dh[m, j] = a_dot[m, j] + r_dot[m, j] if h_t[j] > zero else zero
+        elif nonlinearity == SIGMOID:
+            for j in range(h_t.shape[0]):
+                dh[m, j] = (a_dot[m, j] + r_dot[m, j]) * h_t[j] * (one - h_t[j])
+        else:
+            for j in range(h_t.shape[0]):
+                dh[m, j] = a_dot[m, j] + r_dot[m, j]
+
+
 ELMAN = Cell(
     name="elman",
     n_gates=1,
     forward=forward,
     backward=backward,
+    jvp=jvp,
     nonlinearities=NONLINEARITIES,
     doc="h_t = f(x_t W_xh + h_{t-1} W_hh + b_h) (Elman 1990)",
 )

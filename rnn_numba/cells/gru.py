@@ -91,11 +91,39 @@ def inner_gradient(cell, inner, h_prev, c_prev, cache, d_a, d_r, d_inner):
             d_inner[j] += dr_n[j]
 
 
+@jit_step_kernel
+def jvp(cell, b, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t, ds_prev, ds_next):
+    """Forward mode for sequence b, M directions (tangents of a_t, r_t, b_hn and h_{t-1}).
+
+    dr = r (1 - r) (da_r + dr_r), dz = z (1 - z) (da_z + dr_z),
+    dn = (1 - n^2) (da_n + dr (r_n + b_hn) + r (dr_n + db_hn)),
+    dh_t = (1 - z) dn + dz (h_{t-1} - n) + z dh_{t-1}.
+    """
+    h_prev, cache = s_prev[0][b], cache_t[b]
+    dh_prev, dh = ds_prev[0], ds_next[0]
+    n_hidden = h_prev.shape[0]
+    one = h_prev.dtype.type(1)
+    has_bias = inner_dot.shape[1] > 0
+    r, z = cache[:n_hidden], cache[n_hidden : 2 * n_hidden]
+    n, rn = cache[2 * n_hidden : 3 * n_hidden], cache[3 * n_hidden :]
+    for m in range(dh.shape[0]):
+        za, zr = a_dot[m], r_dot[m]
+        for j in range(n_hidden):
+            dr = r[j] * (one - r[j]) * (za[j] + zr[j])
+            dz = z[j] * (one - z[j]) * (za[n_hidden + j] + zr[n_hidden + j])
+            drn = zr[2 * n_hidden + j]
+            if has_bias:
+                drn += inner_dot[m, j]
+            dn = (one - n[j] * n[j]) * (za[2 * n_hidden + j] + dr * rn[j] + r[j] * drn)
+            dh[m, j] = (one - z[j]) * dn + dz * (h_prev[j] - n[j]) + z[j] * dh_prev[m, j]
+
+
 GRU = Cell(
     name="gru",
     n_gates=3,
     forward=forward,
     backward=backward,
+    jvp=jvp,
     cache_width=4,
     separate_recurrent_delta=True,
     direct_path=True,

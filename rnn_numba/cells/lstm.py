@@ -91,11 +91,39 @@ def backward(cell, b0, b1, ds, inner, s_prev, s_next, cache_t, da, dr, ds_prev):
             dc_total[j] *= f[j]
 
 
+@jit_step_kernel
+def jvp(cell, b, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t, ds_prev, ds_next):
+    """Forward mode for sequence b, M directions (tangents of a_t, r_t and of (h, c)_{t-1}).
+
+    dz = da + dr; di = i (1 - i) dz_i, df = f (1 - f) dz_f, dg = (1 - g^2) dz_g,
+    do = o (1 - o) dz_o; dc_t = df c_{t-1} + f dc_{t-1} + di g + i dg;
+    dh_t = do tanh(c_t) + o (1 - tanh(c_t)^2) dc_t.
+    """
+    c_prev, cache = s_prev[1][b], cache_t[b]
+    dc_prev = ds_prev[1]
+    dh, dc = ds_next
+    n_hidden = c_prev.shape[0]
+    one = c_prev.dtype.type(1)
+    i, f = cache[:n_hidden], cache[n_hidden : 2 * n_hidden]
+    g, o, tanh_c = cache[2 * n_hidden : 3 * n_hidden], cache[3 * n_hidden : 4 * n_hidden], cache[4 * n_hidden :]
+    for m in range(dh.shape[0]):
+        za, zr = a_dot[m], r_dot[m]
+        for j in range(n_hidden):
+            di = i[j] * (one - i[j]) * (za[j] + zr[j])
+            df = f[j] * (one - f[j]) * (za[n_hidden + j] + zr[n_hidden + j])
+            dg = (one - g[j] * g[j]) * (za[2 * n_hidden + j] + zr[2 * n_hidden + j])
+            do = o[j] * (one - o[j]) * (za[3 * n_hidden + j] + zr[3 * n_hidden + j])
+            dc_j = df * c_prev[j] + f[j] * dc_prev[m, j] + di * g[j] + i[j] * dg
+            dc[m, j] = dc_j
+            dh[m, j] = do * tanh_c[j] + o[j] * (one - tanh_c[j] * tanh_c[j]) * dc_j
+
+
 LSTM = Cell(
     name="lstm",
     n_gates=4,
     forward=forward,
     backward=backward,
+    jvp=jvp,
     state=("h", "c"),
     cache_width=5,
     initialise=initialise,

@@ -1,0 +1,74 @@
+"""Forward-mode pieces of the RTRL family: a cell's state tangent over a batch, and the immediate influence.
+
+For a layer with ``a_t = x_t @ W_xh + b_h`` and ``r_t = h_{t-1} @ W_hh``, a
+direction theta_dot of the parameters gives the tangents::
+
+    a_dot = x_dot_t @ W_xh + x_t @ W_xh_dot + b_h_dot
+    r_dot = h_dot_{t-1} @ W_hh + h_{t-1} @ W_hh_dot
+
+The products with the tangents of the inputs and states are GEMMs over all
+directions at once (the caller's); the rest, the immediate influence of the
+layer's own W_xh, W_hh, b_h (and its cell's own parameters), is sparse:
+one entry per parameter, written by :func:`add_immediate_influence`. The
+cell then maps the tangents of a_t, r_t and s_{t-1} to that of s_t
+(:func:`state_tangents`, the cell's ``jvp`` for every sequence).
+"""
+
+from .jit import jit_kernel
+
+
+@jit_kernel
+def state_tangents(cell, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t, ds_prev, ds_next):
+    """The tangents of the new states, ds_next (tuples of (B, M, H)), for M directions per sequence.
+
+    Parameters
+    ----------
+    cell : configured cell
+    a_dot, r_dot : ndarray, shape (B, M, G*H)
+    inner : ndarray, shape (n_inner,)
+    inner_dot : ndarray, shape (B, M, n_inner)
+    s_prev, s_next : tuple of ndarray, shape (B, H) (c: (B, 0) without a cell state)
+        The primal states around the step.
+    cache_t : ndarray, shape (B, cache_width*H)
+        What the forward step stored.
+    ds_prev, ds_next : tuple of ndarray, shape (B, M, H) (c: (B, M, 0))
+    """
+    for b in range(a_dot.shape[0]):
+        cell.jvp(
+            b, a_dot[b], r_dot[b], inner, inner_dot[b], s_prev, s_next, cache_t,
+            (ds_prev[0][b], ds_prev[1][b]), (ds_next[0][b], ds_next[1][b]),
+        )  # fmt: skip
+
+
+@jit_kernel
+def add_immediate_influence(x, h_prev, offsets, a_dot, r_dot, inner_dot):
+    """Add the immediate influence of a layer's own parameters to the tangents, one direction per parameter.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, n_in)
+        The layer's input at the step.
+    h_prev : ndarray, shape (B, H)
+    offsets : ndarray of int64, shape (4,)
+        The directions (columns of a_dot, r_dot) of the first entries of
+        W_xh (n_in, G*H), W_hh (H, G*H), b_h (G*H,) and the inner block,
+        -1 for an absent block; each stored row-major, as in theta.
+    a_dot, r_dot : ndarray, shape (B, M, G*H)
+    inner_dot : ndarray, shape (B, M, n_inner)
+    """
+    n_batch, n_in, n_hidden, width = x.shape[0], x.shape[1], h_prev.shape[1], a_dot.shape[2]
+    for b in range(n_batch):
+        if offsets[0] >= 0:  # d a_t[j] / d W_xh[i, j] = x_t[i]
+            for i in range(n_in):
+                for j in range(width):
+                    a_dot[b, offsets[0] + i * width + j, j] += x[b, i]
+        if offsets[1] >= 0:  # d r_t[j] / d W_hh[i, j] = h_{t-1}[i]
+            for i in range(n_hidden):
+                for j in range(width):
+                    r_dot[b, offsets[1] + i * width + j, j] += h_prev[b, i]
+        if offsets[2] >= 0:  # d a_t[j] / d b_h[j] = 1
+            for j in range(width):
+                a_dot[b, offsets[2] + j, j] += 1
+        if offsets[3] >= 0:
+            for j in range(inner_dot.shape[2]):
+                inner_dot[b, offsets[3] + j, j] += 1
