@@ -31,15 +31,11 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _validate as check
-from . import losses
 from ._kernels import engine
 from ._kernels.forward_mode import add_immediate_influence, state_tangents
-from .bptt import warn_if_overflowed
-from .inputs import loss_inputs, public_state
 from .model import RNN
-from .stream import Window, _chunks
-from .unroll import work_arrays
+from .online import online, require_forward_mode
+from .stream import Window
 
 
 def _available_bytes():
@@ -95,85 +91,42 @@ class Influence:
         self.h = [np.zeros((n_batch, end, model.n_hidden), dtype=model.dtype) for end in self.ends]
         self.c = [np.zeros((n_batch, end, width), dtype=model.dtype) for end in self.ends]
 
+    def step(self, model, theta, work, x_t, t, held):
+        """Advance every layer's J by step t of a window (``work`` holds the window's forward pass).
 
-def _step(model, theta, influence, work, x_t, t, held):
-    """Advance every layer's J by step t of a window (``work`` holds the window's forward pass).
+        ``held`` (B,) marks the sequences whose state step t copies forward
+        (past their length): their J is copied too.
+        """
+        table, cell, n_batch = model.layout.table, model.cell_settings, x_t.shape[0]
+        n_hidden, n_gates = model.n_hidden, model.cell.n_gates
+        width = n_gates * n_hidden
+        for k in range(model.num_layers):
+            end = self.ends[k]
+            w_xh, w_hh = engine.matrix(theta, table, k, engine.W_XH), engine.matrix(theta, table, k, engine.W_HH)
+            inner = engine.vector(theta, table, k, engine.INNER)
+            j_h, j_c = self.h[k], self.c[k]
+            # D_t J_{t-1} through W_hh: one GEMM over every sequence and direction
+            r_dot = (j_h.reshape(n_batch * end, n_hidden) @ w_hh).reshape(n_batch, end, width)
+            a_dot = np.zeros_like(r_dot)
+            if k > 0:  # the lower layers' directions reach this layer through its input
+                below = self.ends[k - 1]
+                a_dot[:, :below] = (self.h[k - 1].reshape(n_batch * below, n_hidden) @ w_xh).reshape(
+                    n_batch, below, width
+                )
+            inner_dot = np.zeros((n_batch, end, inner.shape[0]), dtype=model.dtype)
+            layer_input = x_t if k == 0 else work.h[k - 1, t + 1]
+            add_immediate_influence(layer_input, work.h[k, t], self.offsets[k], a_dot, r_dot, inner_dot)
+            s_prev, s_next = (work.h[k, t], work.c[k, t]), (work.h[k, t + 1], work.c[k, t + 1])
+            new_h, new_c = np.empty_like(j_h), np.empty_like(j_c)
+            state_tangents(cell, a_dot, r_dot, inner, inner_dot, s_prev, s_next, work.cache[k, t], (j_h, j_c),
+                           (new_h, new_c))  # fmt: skip
+            if held.any():
+                new_h[held], new_c[held] = j_h[held], j_c[held]
+            self.h[k], self.c[k] = new_h, new_c
 
-    ``held`` (B,) marks the sequences whose state step t copies forward
-    (past their length): their J is copied too.
-    """
-    table, cell, n_batch = model.layout.table, model.cell_settings, x_t.shape[0]
-    n_hidden, n_gates = model.n_hidden, model.cell.n_gates
-    width = n_gates * n_hidden
-    for k in range(model.num_layers):
-        end = influence.ends[k]
-        w_xh, w_hh = engine.matrix(theta, table, k, engine.W_XH), engine.matrix(theta, table, k, engine.W_HH)
-        inner = engine.vector(theta, table, k, engine.INNER)
-        j_h, j_c = influence.h[k], influence.c[k]
-        # D_t J_{t-1} through W_hh: one GEMM over every sequence and direction
-        r_dot = (j_h.reshape(n_batch * end, n_hidden) @ w_hh).reshape(n_batch, end, width)
-        a_dot = np.zeros_like(r_dot)
-        if k > 0:  # the lower layers' directions reach this layer through its input
-            below = influence.ends[k - 1]
-            a_dot[:, :below] = (influence.h[k - 1].reshape(n_batch * below, n_hidden) @ w_xh).reshape(
-                n_batch, below, width
-            )
-        inner_dot = np.zeros((n_batch, end, inner.shape[0]), dtype=model.dtype)
-        layer_input = x_t if k == 0 else work.h[k - 1, t + 1]
-        add_immediate_influence(layer_input, work.h[k, t], influence.offsets[k], a_dot, r_dot, inner_dot)
-        s_prev, s_next = (work.h[k, t], work.c[k, t]), (work.h[k, t + 1], work.c[k, t + 1])
-        new_h, new_c = np.empty_like(j_h), np.empty_like(j_c)
-        state_tangents(cell, a_dot, r_dot, inner, inner_dot, s_prev, s_next, work.cache[k, t], (j_h, j_c),
-                       (new_h, new_c))  # fmt: skip
-        if held.any():
-            new_h[held], new_c[held] = j_h[held], j_c[held]
-        influence.h[k], influence.c[k] = new_h, new_c
-
-
-def _window(model, influence, x, y, w, lengths, h0, c0, options):
-    """Forward over one window with the model's current parameters, J advanced step by step.
-
-    ``lengths`` (B,) may hold 0 for sequences that ended before the window:
-    their state and J are held, their losses zero.
-
-    Returns
-    -------
-    loss, grad, h_final (L, B, H), c_final (L, B, H or 0)
-    """
-    n_steps = np.shape(x)[0]
-    ended = None
-    if lengths is not None:
-        lengths = np.asarray(lengths)
-        ended = lengths == 0
-        if ended.any():
-            w = np.ones(np.shape(x)[:2]) if w is None else np.asarray(w)
-            w = np.where(ended[None, :], 0, w)
-        lengths = np.maximum(lengths, 1)  # the kernels run at least a step; the ended sequences are restored below
-    call = loss_inputs(model, x, y, weights=w, lengths=lengths, h0=h0, c0=c0, **options)
-    inputs = call.inputs
-    theta, table = inputs.theta, model.layout.table
-    objective = losses.objective(call.loss, call.target, call.weights, call.reduction, model.n_out)
-    work = work_arrays(model, inputs, n_steps, keep_cache=True, gradient=True, new_states=True)
-    settings = engine.Settings(n_steps, True, model.dtype(0))
-    grad = np.zeros(model.n_params, dtype=model.dtype)
-    engine.forward(model.cell_settings, theta, table, inputs.x, inputs.lengths, work, settings, None)
-    value = engine.readout_loss(theta, table, objective, work, grad, None)  # the readout's gradient, and dL/dy
-    engine.inject(theta, table, work.dy, work.message, None)  # dL/dh_t of the top layer, every step
-    top = model.num_layers - 1
-    for t in range(n_steps):
-        held = inputs.lengths <= t if ended is None else (inputs.lengths <= t) | ended
-        _step(model, theta, influence, work, inputs.x[t], t, held)
-        # dL_t/dtheta = sum over sequences of (dL_t/dh_t) J_t
-        grad[: influence.ends[top]] += np.einsum("bph,bh->p", influence.h[top], work.message[t])
-    if model.frozen:
-        views = model.layout.views(grad)
-        for name in model.frozen:
-            views[name][...] = 0
-    warn_if_overflowed(model, value, grad)
-    h_final, c_final = work.h[:, n_steps].copy(), work.c[:, n_steps].copy()  # padded steps held the states
-    if ended is not None and ended.any():
-        h_final[:, ended], c_final[:, ended] = inputs.h0[:, ended], inputs.c0[:, ended]
-    return float(value), grad, h_final, c_final
+    def add_gradient(self, grad, dh):
+        """Add dL_t/dtheta, the sum over sequences of (dL_t/dh_t) J_t, to grad; dh is (B, H)."""
+        grad[: self.ends[-1]] += np.einsum("bph,bh->p", self.h[-1], dh)
 
 
 def rtrl(
@@ -181,38 +134,26 @@ def rtrl(
     stream: ArrayLike | Iterable[ArrayLike],
     targets: ArrayLike | Iterable[ArrayLike],
     k: int = 1,
-    *,
-    loss: str = "mse",
-    weights: ArrayLike | Iterable[ArrayLike] | None = None,
-    lengths: ArrayLike | None = None,
-    h0: ArrayLike | None = None,
-    c0: ArrayLike | None = None,
-    reduction: str = "mean",
+    **options,
 ) -> Iterator[Window]:
     """Yield RTRL's gradient every ``k`` steps of a stream, for online learning.
 
     Parameters
     ----------
     model : RNN
-        Its ``theta`` may be changed between windows; each window runs with
-        the parameters current when it is computed, and the influence
-        matrices carry over.
+        Any cell with a forward-mode step (Elman, LSTM, GRU), any number of
+        layers. Its ``theta`` may be changed between windows; each window
+        runs with the parameters current when it is computed, and the
+        influence matrices carry over.
     stream : ndarray, shape (T, B, n_in), or iterable of such chunks
     targets : ndarray or iterable of chunks
         As for :meth:`RNN.backward`, chunked like ``stream``.
     k : int
         Steps per update: each window's gradient is that of the losses of
         its k steps.
-    loss, reduction : as in :meth:`RNN.backward`
-        The reduction applies per window.
-    weights : ndarray or iterable of chunks, optional
-        Per-step loss weights, chunked like ``stream``.
-    lengths : array_like of int, shape (B,), optional
-        Valid steps of each sequence, for a stream given as one array: past
-        its length a sequence's state (and influence) is held and its
-        losses are zero.
-    h0, c0 : array_like, shape (B, H) or (L, B, H), optional
-        Initial state; zeros by default. Its influence is zero.
+    **options
+        ``loss``, ``weights``, ``lengths``, ``h0``, ``c0``, ``reduction``:
+        see :func:`rnn_numba.online.online`.
 
     Yields
     ------
@@ -232,58 +173,5 @@ def rtrl(
     >>> for w in rn.rtrl(net, x, y, k=1):   # doctest: +SKIP
     ...     net.theta -= 0.01 * w.grad
     """
-    if not isinstance(model, RNN):
-        raise TypeError(f"model must be an rnn_numba RNN, got {type(model).__name__}")
-    if model.cell.jvp is None:
-        supported = _cells_with_jvp()
-        raise ValueError(f"RTRL needs a cell with a forward-mode step (jvp); the {model.cell.name} cell has none. "
-                         f"Cells that have one: {supported}")  # fmt: skip
-    k = check.positive_int("k", k)
-    options = {"loss": loss, "reduction": reduction}
-    if lengths is not None and not isinstance(stream, np.ndarray):
-        raise ValueError("lengths is for a stream given as one array (T, B, n_in); chunks cannot be padded")
-    xs, ys, ws = _chunks(stream), _chunks(targets), _chunks(weights)
-    buffered = None  # (x, y, w) steps not yet in a window
-    influence = None
-    h, c = h0, c0
-    now = 0
-    for x in xs:
-        y, w = next(ys, None), next(ws, None)
-        if y is None:
-            raise ValueError(f"targets ended before the stream, at step {now}; give one target chunk per input chunk")
-        x = np.asarray(x)
-        if x.ndim != 3:
-            raise ValueError(f"each chunk of the stream must be (T, B, n_in), got shape {x.shape}")
-        w = np.ones(x.shape[:2], dtype=model.dtype) if w is None and weights is None else w
-        if w is None:
-            raise ValueError(f"weights ended before the stream, at step {now}; give one weight chunk per input chunk")
-        if buffered is not None:
-            x, y, w = (np.concatenate([old, np.asarray(new)]) for old, new in zip(buffered, (x, y, w), strict=True))
-        if influence is None:
-            influence = Influence(model, x.shape[1])
-        while x.shape[0] >= k:
-            window_lengths = None if lengths is None else np.clip(np.asarray(lengths) - now, 0, k)
-            yield_ = _window_result(model, influence, x[:k], y[:k], w[:k], window_lengths, h, c, options, now, k)
-            h, c = yield_.h_final, yield_.c_final
-            yield yield_
-            now += k
-            x, y, w = x[k:], y[k:], w[k:]
-        buffered = (x, y, w)
-    if influence is None:
-        raise ValueError("the stream is empty; give at least one chunk of shape (T, B, n_in)")
-    if buffered[0].shape[0] > 0:
-        n = buffered[0].shape[0]
-        window_lengths = None if lengths is None else np.clip(np.asarray(lengths) - now, 0, n)
-        yield _window_result(model, influence, *buffered, window_lengths, h, c, options, now, n)
-
-
-def _window_result(model, influence, x, y, w, lengths, h0, c0, options, start, n_steps):
-    value, grad, h_final, c_final = _window(model, influence, x, y, w, lengths, h0, c0, options)
-    c_out = public_state(model, c_final) if model.cell.has_cell_state else None
-    return Window(start, start + n_steps, start, value, grad, None, None, public_state(model, h_final), c_out)
-
-
-def _cells_with_jvp():
-    from .cells import get, registered
-
-    return [name for name in registered() if get(name).jvp is not None]
+    require_forward_mode(model, "RTRL")
+    return online(Influence, model, stream, targets, k, **options)
