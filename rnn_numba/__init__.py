@@ -1,16 +1,16 @@
 """rnn_numba: Numba-accelerated recurrent networks, full and truncated BPTT."""
 
-from . import cache, cells, experiments, optim, tasks
+from . import cache, cells, estimators, experiments, optim, tasks
 from ._threads import get_num_threads, set_num_threads, threads
 from ._workspace import release_workspace
 from .bptt import Gradient
 from .compiling import warmup
+from .estimators import rtrl, uoro
 from .experiments import sweep
 from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
 from .io import load, save
 from .model import GRU, LSTM, RNN, Elman
-from .rtrl import rtrl
 from .schedules import full_schedule, horizon_schedule, tbptt_schedule
 from .stream import Window, tbptt
 from .train import History, Trainer
@@ -38,6 +38,8 @@ __all__ = [
     "sweep",
     "tbptt",
     "rtrl",
+    "uoro",
+    "estimators",
     "from_torch",
     "to_torch",
     "check_grad",

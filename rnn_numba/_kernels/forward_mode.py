@@ -72,3 +72,53 @@ def add_immediate_influence(x, h_prev, offsets, a_dot, r_dot, inner_dot):
         if offsets[3] >= 0:
             for j in range(inner_dot.shape[2]):
                 inner_dot[b, offsets[3] + j, j] += 1
+
+
+@jit_kernel
+def immediate_vjp(cell, x, ds, inner, s_prev, s_next, cache_t, offsets, out, da, dr, scratch):
+    """Per sequence, v^T M_t: the vector-Jacobian product of the immediate influence of a layer's own parameters.
+
+    With the previous state held, one backward step of the cell from ``ds``
+    = v gives dL/da_t and dL/dr_t, and then dW_xh = x_t (x) da,
+    dW_hh = h_{t-1} (x) dr, db_h = da and the cell's own parameters' part.
+
+    Parameters
+    ----------
+    cell : configured cell
+    x : ndarray, shape (B, n_in)
+    ds : tuple of ndarray, shape (B, H) (c: (B, 0) without a cell state)
+        v, per sequence.
+    inner : ndarray, shape (n_inner,)
+    s_prev, s_next, cache_t
+        The primal step, as in :func:`state_tangents`.
+    offsets : ndarray of int64, shape (4,)
+        Where W_xh, W_hh, b_h and the inner block start in ``out``'s rows, -1 if absent.
+    out : ndarray, shape (B, P)
+        Receives v^T M_t of each sequence (its other entries are left alone).
+    da, dr : ndarray, shape (B, G*H)
+        Work arrays.
+    scratch : tuple of ndarray, shape (B, H)
+        Work arrays for the backward step's dL/ds_{t-1}.
+    """
+    n_batch, n_in, width = x.shape[0], x.shape[1], da.shape[1]
+    cell.backward(0, n_batch, ds, inner, s_prev, s_next, cache_t, da, dr, scratch)
+    d_r = dr if cell.separate_recurrent_delta else da
+    h_prev, c_prev = s_prev
+    for b in range(n_batch):
+        if offsets[0] >= 0:
+            for i in range(n_in):
+                for j in range(width):
+                    out[b, offsets[0] + i * width + j] = x[b, i] * da[b, j]
+        if offsets[1] >= 0:
+            for i in range(h_prev.shape[1]):
+                for j in range(width):
+                    out[b, offsets[1] + i * width + j] = h_prev[b, i] * d_r[b, j]
+        if offsets[2] >= 0:
+            for j in range(width):
+                out[b, offsets[2] + j] = da[b, j]
+        if offsets[3] >= 0:
+            d_inner = out[b, offsets[3] : offsets[3] + inner.shape[0]]
+            d_inner[:] = 0
+            cell.inner_gradient(
+                inner, h_prev[b : b + 1], c_prev[b : b + 1], cache_t[b : b + 1], da[b : b + 1], d_r[b : b + 1], d_inner
+            )

@@ -31,11 +31,11 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._kernels import engine
-from ._kernels.forward_mode import add_immediate_influence, state_tangents
-from .model import RNN
+from .._kernels import engine
+from .._kernels.forward_mode import add_immediate_influence, state_tangents
+from ..model import RNN
+from ..stream import Window
 from .online import online, require_forward_mode
-from .stream import Window
 
 
 def _available_bytes():
@@ -62,19 +62,27 @@ class Influence:
     n_batch : int
     """
 
-    def __init__(self, model, n_batch):
+    @staticmethod
+    def layout(model):
+        """Per layer, the first directions of its own blocks (W_xh, W_hh, b_h, inner; -1 if absent) and its end.
+
+        The directions of layer k are the parameters of layers 0..k, theta[:end_k].
+        """
         table = model.layout.table
-        self.ends, self.offsets = [], []
+        offsets, ends = [], []
         start = 0
         for k in range(model.num_layers):
             blocks = [(int(o), int(r) * int(c)) for o, r, c in table[k] if r * c > 0]
             first, end = min(o for o, _ in blocks), max(o + n for o, n in blocks)
             if first != start:  # the layout this module assumes: layers one after another
                 raise ValueError(f"layer {k}'s parameters do not follow layer {k - 1}'s in theta")
-            # own blocks W_xh, W_hh, b_h, inner: their first directions (global columns), -1 if absent
-            self.offsets.append(np.array([o if r * c > 0 else -1 for o, r, c in table[k]], dtype=np.int64))
-            self.ends.append(end)
+            offsets.append(np.array([o if r * c > 0 else -1 for o, r, c in table[k]], dtype=np.int64))
+            ends.append(end)
             start = end
+        return offsets, ends
+
+    def __init__(self, model, n_batch):
+        self.offsets, self.ends = self.layout(model)
         width = model.n_hidden if model.cell.has_cell_state else 0
         n_directions = self.ends[-1]
         n_gates = model.cell.n_gates

@@ -22,14 +22,14 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _validate as check
-from . import losses
-from ._kernels import engine
-from .bptt import warn_if_overflowed
-from .inputs import loss_inputs, public_state
-from .model import RNN
-from .stream import Window, _chunks
-from .unroll import work_arrays
+from .. import _validate as check
+from .. import losses
+from .._kernels import engine
+from ..bptt import warn_if_overflowed
+from ..inputs import loss_inputs, public_state
+from ..model import RNN
+from ..stream import Window, _chunks
+from ..unroll import work_arrays
 
 
 def require_forward_mode(model, method, cells=None):
@@ -37,7 +37,7 @@ def require_forward_mode(model, method, cells=None):
 
     ``cells``: the names ``method`` supports; by default every registered cell with a forward-mode step.
     """
-    from .cells import get, registered
+    from ..cells import get, registered
 
     if not isinstance(model, RNN):
         raise TypeError(f"model must be an rnn_numba RNN, got {type(model).__name__}")
