@@ -6,6 +6,7 @@ between windows. A research script swaps one for another by name.
 """
 
 from .rtrl import rtrl
+from .snap import snap1
 from .uoro import uoro
 
-__all__ = ["rtrl", "uoro"]
+__all__ = ["rtrl", "uoro", "snap1"]
