@@ -200,6 +200,35 @@ class OnlineTBPTT:
         self.run(k1_k2)
 
 
+class OnlineEstimators:
+    """The online estimators over 20 steps, an update every step: the time and peak memory per 20 steps.
+
+    RTRL and SnAp-1 (dense here) carry an influence of B x P x H numbers and
+    cost O(P H G H) per step; UORO a rank-one factor, O(P) plus a cell step.
+    n_in = 8, 8 outputs, float64.
+    """
+
+    params = (["rtrl", "snap1", "uoro"], ["elman", "lstm"], [16, 32], [1, 16])
+    param_names = ["estimator", "cell", "H", "B"]
+
+    def setup(self, estimator, cell, n_hidden, n_batch):
+        import rnn_numba as rn
+
+        self.estimator = getattr(rn, estimator)
+        self.net, self.x, self.y = problem(20, n_batch, n_hidden, "float64", cell, n_in=8)
+        self.run()
+
+    def run(self):
+        for w in self.estimator(self.net, self.x, self.y, 1):
+            self.net.theta -= 1e-6 * w.grad
+
+    def time_20_steps(self, estimator, cell, n_hidden, n_batch):
+        self.run()
+
+    def peakmem_20_steps(self, estimator, cell, n_hidden, n_batch):
+        self.run()
+
+
 FIRST_GRADIENT = """
 import numpy as np
 import rnn_numba as rn
