@@ -32,10 +32,11 @@ from ..stream import Window, _chunks
 from ..unroll import work_arrays
 
 
-def require_forward_mode(model, method, cells=None):
+def require_forward_mode(model, method, cells=None, one_layer=False):
     """TypeError for a non-model, ValueError naming the supported cells for a cell ``method`` cannot run on.
 
     ``cells``: the names ``method`` supports; by default every registered cell with a forward-mode step.
+    ``one_layer``: ``method`` runs on one layer only.
     """
     from ..cells import get, registered
 
@@ -44,6 +45,8 @@ def require_forward_mode(model, method, cells=None):
     supported = [name for name in registered() if get(name).jvp is not None] if cells is None else list(cells)
     if model.cell.name not in supported or model.cell.jvp is None:
         raise ValueError(f"{method} runs on the cells {supported}; the model's cell is {model.cell.name!r}")
+    if one_layer and model.num_layers != 1:
+        raise ValueError(f"{method} here runs on one layer; the model has {model.num_layers} (rn.rtrl runs on stacks)")
 
 
 def _window(model, estimator, x, y, w, lengths, h0, c0, options):
@@ -111,16 +114,8 @@ def online(
     estimator : callable
         ``estimator(model, n_batch)``: the estimator's state for a batch,
         made at the first chunk (see the module docstring).
-    model : RNN
-        Its ``theta`` may be changed between windows; each window runs with
-        the parameters current when it is computed, and the influence
-        matrices carry over.
-    stream : ndarray, shape (T, B, n_in), or iterable of such chunks
-    targets : ndarray or iterable of chunks
-        As for :meth:`RNN.backward`, chunked like ``stream``.
-    k : int
-        Steps per update: each window's gradient is that of the losses of
-        its k steps.
+    model, stream, targets, k
+        As for :func:`rnn_numba.rtrl`.
     loss, reduction : as in :meth:`RNN.backward`
         The reduction applies per window.
     weights : ndarray or iterable of chunks, optional

@@ -161,7 +161,7 @@ def rtrl(
         its k steps.
     **options
         ``loss``, ``weights``, ``lengths``, ``h0``, ``c0``, ``reduction``:
-        see :func:`rnn_numba.online.online`.
+        see :func:`rnn_numba.estimators.online.online`.
 
     Yields
     ------

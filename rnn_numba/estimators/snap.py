@@ -82,7 +82,5 @@ def snap1(
     Window
         As :func:`rnn_numba.rtrl`'s.
     """
-    require_forward_mode(model, "SnAp-1")
-    if model.num_layers != 1:
-        raise ValueError(f"SnAp-1 here runs on one layer; the model has {model.num_layers} (use rn.rtrl for stacks)")
+    require_forward_mode(model, "SnAp-1", one_layer=True)
     return online(SparseInfluence, model, stream, targets, k, **options)

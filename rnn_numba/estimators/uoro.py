@@ -112,8 +112,6 @@ def uoro(
         As :func:`rnn_numba.rtrl`'s; ``grad`` is an unbiased estimate of
         RTRL's (of the full-BPTT gradient, at fixed parameters).
     """
-    require_forward_mode(model, "UORO")
-    if model.num_layers != 1:
-        raise ValueError(f"UORO here runs on one layer; the model has {model.num_layers} (use rn.rtrl for stacks)")
+    require_forward_mode(model, "UORO", one_layer=True)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     return online(lambda model, n_batch: RankOne(model, n_batch, rng), model, stream, targets, k, **options)
