@@ -40,6 +40,7 @@ import scipy.stats
 from tqdm import tqdm
 
 from . import _files
+from ._kernels import cache as _cache
 from ._threads import threads
 from .train import History, Trainer
 
@@ -133,7 +134,8 @@ class Record:
     function : str
         The run function's module and name.
     environment : dict
-        Versions (rnn_numba, NumPy, Numba, Python), host and process id.
+        Versions (rnn_numba and a digest of its sources, NumPy, Numba,
+        Python), host and process id.
     """
 
     config: dict
@@ -194,10 +196,9 @@ def _split_metrics(metrics):
 
 
 def _environment():
-    from . import __version__
-
     return {
-        "rnn_numba": __version__,
+        "rnn_numba": _cache.VERSION,
+        "rnn_numba_sources": _cache.DIGEST,  # a digest of the package's sources: which code exactly ran
         "numpy": np.__version__,
         "numba": numba.__version__,
         "python": platform.python_version(),
