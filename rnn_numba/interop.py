@@ -100,6 +100,8 @@ def to_torch(net: RNN) -> tuple:
     import torch
 
     kinds = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+    if net.cell.name not in kinds:
+        raise ValueError(f"PyTorch has no {net.cell.name} cell; to_torch converts {sorted(kinds)}")
     kwargs = {"nonlinearity": net.nonlinearity} if net.cell.name == "elman" else {}
     if net.cell.name == "elman" and net.nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"torch.nn.RNN has no {net.nonlinearity!r} nonlinearity; use tanh or relu")

@@ -35,6 +35,10 @@ def model_config(path, arrays: dict) -> dict:
         Naming the file, if the entry is not JSON of the expected fields and types.
     """
     config = json_entry(path, arrays, "model.config")
+    options = config.pop("cell_options", {}) if isinstance(config, dict) else {}  # only a cell with settings has it
+    if not isinstance(options, dict) or not all(isinstance(v, (int, float)) and v is not True and v is not False
+                                                for v in options.values()):  # fmt: skip
+        raise ValueError(f"{str(path)!r} has a bad configuration field: cell_options={options!r}")
     if not isinstance(config, dict) or set(config) != set(CONFIG_FIELDS):
         fields = sorted(config) if isinstance(config, dict) else type(config).__name__
         raise ValueError(f"{str(path)!r} is damaged: its model configuration has {fields}, not {sorted(CONFIG_FIELDS)}")
@@ -46,6 +50,8 @@ def model_config(path, arrays: dict) -> dict:
         raise ValueError(f"{str(path)!r} has a bad configuration field: dtype={config['dtype']!r}")
     if not all(isinstance(name, str) for name in config["frozen"]):
         raise ValueError(f"{str(path)!r} has a bad configuration field: frozen={config['frozen']!r}")
+    if options:
+        config["cell_options"] = options
     return config
 
 

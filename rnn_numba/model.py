@@ -28,7 +28,7 @@ class RNN:
 
     Parameters
     ----------
-    cell : {"elman", "lstm", "gru"} or rnn_numba.cells.Cell
+    cell : {"elman", "lstm", "gru", "leaky_elman"} or rnn_numba.cells.Cell
         The cell, by name or as a :class:`~rnn_numba.cells.Cell` (see
         :mod:`rnn_numba.cells` for each one's equations).
     n_in, n_hidden, n_out : int
@@ -52,6 +52,8 @@ class RNN:
     forget_bias : float
         Initial forget-gate bias of an LSTM (Jozefowicz et al. 2015); ignored
         by other cells.
+    cell_options : dict, optional
+        The cell's settings, e.g. ``{"alpha": 0.5}`` for the leaky Elman cell.
 
     Attributes
     ----------
@@ -93,9 +95,12 @@ class RNN:
         recurrent_init: str = "uniform",
         spectral_radius: float | None = None,
         forget_bias: float = 1.0,
+        cell_options: dict | None = None,
     ):
         self.cell = cells.get(cell)
-        self.cell_settings = self.cell.configure(nonlinearity)
+        self.cell_options = dict(cell_options or {})
+        self.cell_settings = self.cell.configure(nonlinearity, **self.cell_options)
+        self.cell_options = dict(self.cell_settings.values)
         self.nonlinearity = self.cell_settings.nonlinearity_name
         self.n_in = check.positive_int("n_in", n_in)
         self.n_hidden = check.positive_int("n_hidden", n_hidden)
@@ -220,7 +225,7 @@ class RNN:
             "nonlinearity": self.nonlinearity,
             "dtype": np.dtype(self.dtype).name,
             "frozen": sorted(self.frozen),
-        }
+        } | ({"cell_options": self.cell_options} if self.cell_options else {})
 
     def save(self, path) -> None:
         """Save parameters and configuration to one file, atomically; :func:`rnn_numba.load` reads it."""
@@ -463,7 +468,12 @@ def model_arrays(model: RNN) -> dict:
 class Elman(RNN):
     """An Elman (simple) RNN: h_t = f(x_t @ W_xh + h_{t-1} @ W_hh + b_h), y_t = h_t @ W_hy + b_y.
 
-    Parameters as in :class:`RNN` without ``cell``.
+    Parameters as in :class:`RNN` without ``cell``, and
+
+    alpha : float
+        In (0, 1]: below 1, the leaky cell h_t = (1 - alpha) h_{t-1} +
+        alpha f(...) (:mod:`rnn_numba.cells.leaky`, the cell of Marschall
+        et al. 2020 and of RFLO); 1 is the Elman cell.
 
     Examples
     --------
@@ -473,8 +483,11 @@ class Elman(RNN):
     (6, 3, 8)
     """
 
-    def __init__(self, n_in: int, n_hidden: int, n_out: int, **kwargs):
-        super().__init__("elman", n_in, n_hidden, n_out, **kwargs)
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, *, alpha: float = 1.0, **kwargs):
+        if alpha == 1.0:
+            super().__init__("elman", n_in, n_hidden, n_out, **kwargs)
+        else:  # the leaky cell, h_t = (1 - alpha) h_{t-1} + alpha f(...)
+            super().__init__("leaky_elman", n_in, n_hidden, n_out, cell_options={"alpha": alpha}, **kwargs)
 
 
 class LSTM(RNN):

@@ -8,9 +8,10 @@ of your own available by name, to :class:`rnn_numba.RNN` and to
 from .contract import Cell, CellSettings, get, register, registered
 from .elman import ELMAN
 from .gru import GRU
+from .leaky import LEAKY_ELMAN
 from .lstm import LSTM
 
-for _cell in (ELMAN, LSTM, GRU):
+for _cell in (ELMAN, LSTM, GRU, LEAKY_ELMAN):
     register(_cell)
 
-__all__ = ["Cell", "CellSettings", "ELMAN", "LSTM", "GRU", "get", "register", "registered"]
+__all__ = ["Cell", "CellSettings", "ELMAN", "LSTM", "GRU", "LEAKY_ELMAN", "get", "register", "registered"]

@@ -139,6 +139,9 @@ class Cell:
         initialisation, on one layer's named views (an LSTM's forget bias).
     jvp : numba dispatcher, optional
         Forward mode, for the RTRL family of estimators.
+    check_settings : callable, optional
+        ``check_settings(**settings)`` raises ValueError for values the cell
+        cannot take (after the types are converted).
     doc : str
         One line for listings.
     """
@@ -157,6 +160,7 @@ class Cell:
     inner_gradient: Callable = None
     initialise: Callable = None
     jvp: Callable = None
+    check_settings: Callable = None
     doc: str = ""
 
     def __post_init__(self):
@@ -198,7 +202,12 @@ class Cell:
             )
         if set(settings) != set(self.settings):
             raise ValueError(f"the {self.name} cell takes the settings {sorted(self.settings)}, got {sorted(settings)}")
-        values = {name: self.settings[name](value) for name, value in settings.items()}
+        try:
+            values = {name: self.settings[name](value) for name, value in settings.items()}
+        except (TypeError, ValueError):
+            raise TypeError(f"the {self.name} cell's settings are {self.settings}, got {settings}") from None
+        if self.check_settings is not None:
+            self.check_settings(**values)
         return CellSettings(self, nonlinearity, values)
 
     def __repr__(self):
