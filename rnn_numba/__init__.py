@@ -5,7 +5,7 @@ from ._threads import get_num_threads, set_num_threads, threads
 from ._workspace import release_workspace
 from .bptt import Gradient
 from .compiling import warmup
-from .estimators import rtrl, snap1, uoro
+from .estimators import rflo, rtrl, snap1, uoro
 from .experiments import sweep
 from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
@@ -40,6 +40,7 @@ __all__ = [
     "rtrl",
     "uoro",
     "snap1",
+    "rflo",
     "estimators",
     "from_torch",
     "to_torch",

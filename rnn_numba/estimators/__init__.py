@@ -5,8 +5,9 @@ gradient in the layout of ``theta``, the model's parameters free to change
 between windows. A research script swaps one for another by name.
 """
 
+from .rflo import rflo
 from .rtrl import rtrl
 from .snap import snap1
 from .uoro import uoro
 
-__all__ = ["rtrl", "uoro", "snap1"]
+__all__ = ["rtrl", "uoro", "snap1", "rflo"]

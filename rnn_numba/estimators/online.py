@@ -14,7 +14,9 @@ with the readout's exact one. An estimator is an object with two methods::
     add_gradient(grad, dh)                   grad += its estimate of dL_t/dtheta, given dh = dL_t/dh_t (B, H)
 
 where ``held`` (B,) marks the sequences whose state step t copies forward
-(past their length).
+(past their length). An estimator with a ``feedback`` matrix (n_out, H) gets
+dh = dL/dy_t @ feedback instead of the exact dL/dy_t @ W_hy^T (random
+feedback, as in RFLO).
 """
 
 from collections.abc import Iterable, Iterator
@@ -81,7 +83,8 @@ def _window(model, estimator, x, y, w, lengths, h0, c0, options):
     for t in range(n_steps):
         held = inputs.lengths <= t if ended is None else (inputs.lengths <= t) | ended
         estimator.step(model, theta, work, inputs.x[t], t, held)
-        estimator.add_gradient(grad, work.message[t])
+        feedback = getattr(estimator, "feedback", None)
+        estimator.add_gradient(grad, work.message[t] if feedback is None else work.dy[t] @ feedback)
     if model.frozen:
         views = model.layout.views(grad)
         for name in model.frozen:

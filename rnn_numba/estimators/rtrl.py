@@ -56,11 +56,19 @@ def _available_bytes():
 class Influence:
     """The influence matrices of every layer, J^k (B, P_k, H) and J^k_c (B, P_k, H or 0), with their layout.
 
+    ``through_recurrence`` (a class attribute): J_{t-1} reaches J_t through
+    W_hh (RTRL); an approximation may drop that path and keep only the
+    cell's direct ones (RFLO).
+
     Parameters
     ----------
     model : RNN
     n_batch : int
     """
+
+    through_recurrence = True
+    #: Maps dL/dy_t (B, n_out) to the dL/dh_t an estimator uses; None: the readout's W_hy^T (the exact one).
+    feedback = None
 
     @staticmethod
     def layout(model):
@@ -113,8 +121,10 @@ class Influence:
             w_xh, w_hh = engine.matrix(theta, table, k, engine.W_XH), engine.matrix(theta, table, k, engine.W_HH)
             inner = engine.vector(theta, table, k, engine.INNER)
             j_h, j_c = self.h[k], self.c[k]
-            # D_t J_{t-1} through W_hh: one GEMM over every sequence and direction
-            r_dot = (j_h.reshape(n_batch * end, n_hidden) @ w_hh).reshape(n_batch, end, width)
+            if self.through_recurrence:  # D_t J_{t-1} through W_hh: one GEMM over every sequence and direction
+                r_dot = (j_h.reshape(n_batch * end, n_hidden) @ w_hh).reshape(n_batch, end, width)
+            else:
+                r_dot = np.zeros((n_batch, end, width), dtype=model.dtype)
             a_dot = np.zeros_like(r_dot)
             if k > 0:  # the lower layers' directions reach this layer through its input
                 below = self.ends[k - 1]
