@@ -27,11 +27,12 @@ from numpy.typing import ArrayLike
 from .. import _validate as check
 from .. import losses
 from .._kernels import engine
+from .._threads import threads_for
 from ..bptt import warn_if_overflowed
 from ..inputs import loss_inputs, public_state
 from ..model import RNN
 from ..stream import Window, _chunks
-from ..unroll import work_arrays
+from ..unroll import multiply_adds, work_arrays
 
 
 def require_forward_mode(model, method, cells=None, one_layer=False):
@@ -77,9 +78,11 @@ def _window(model, estimator, x, y, w, lengths, h0, c0, options):
     work = work_arrays(model, inputs, n_steps, keep_cache=True, gradient=True, new_states=True)
     settings = engine.Settings(n_steps, True, model.dtype(0))
     grad = np.zeros(model.n_params, dtype=model.dtype)
-    engine.forward(model.cell_settings, theta, table, inputs.x, inputs.lengths, work, settings, None)
-    value = engine.readout_loss(theta, table, objective, work, grad, None)  # the readout's gradient, and dL/dy
-    engine.inject(theta, table, work.dy, work.message, None)  # dL/dh_t of the top layer, every step
+    n_batch = inputs.x.shape[1]
+    with threads_for(n_batch, multiply_adds(model, n_steps, n_batch)) as threads:  # the same kernels as BPTT's
+        engine.forward(model.cell_settings, theta, table, inputs.x, inputs.lengths, work, settings, threads)
+        value = engine.readout_loss(theta, table, objective, work, grad, threads)  # the readout's gradient, dL/dy
+        engine.inject(theta, table, work.dy, work.message, threads)  # dL/dh_t of the top layer, every step
     for t in range(n_steps):
         held = inputs.lengths <= t if ended is None else (inputs.lengths <= t) | ended
         estimator.step(model, theta, work, inputs.x[t], t, held)
