@@ -106,6 +106,12 @@ class Influence:
             )
         self.h = [np.zeros((n_batch, end, model.n_hidden), dtype=model.dtype) for end in self.ends]
         self.c = [np.zeros((n_batch, end, width), dtype=model.dtype) for end in self.ends]
+        # work buffers of a step, allocated once: the next J (swapped with J), the tangents of a_t, r_t, inner
+        self._next_h, self._next_c = [np.empty_like(j) for j in self.h], [np.empty_like(j) for j in self.c]
+        gates, n_inner = n_gates * model.n_hidden, int(model.layout.table[0, engine.INNER, 1])
+        self._a_dot = [np.empty((n_batch, end, gates), dtype=model.dtype) for end in self.ends]
+        self._r_dot = [np.empty((n_batch, end, gates), dtype=model.dtype) for end in self.ends]
+        self._inner_dot = [np.empty((n_batch, end, n_inner), dtype=model.dtype) for end in self.ends]
 
     def step(self, model, theta, work, x_t, t, held):
         """Advance every layer's J by step t of a window (``work`` holds the window's forward pass).
@@ -121,26 +127,29 @@ class Influence:
             w_xh, w_hh = engine.matrix(theta, table, k, engine.W_XH), engine.matrix(theta, table, k, engine.W_HH)
             inner = engine.vector(theta, table, k, engine.INNER)
             j_h, j_c = self.h[k], self.c[k]
+            a_dot, r_dot, inner_dot = self._a_dot[k], self._r_dot[k], self._inner_dot[k]
             if self.through_recurrence:  # D_t J_{t-1} through W_hh: one GEMM over every sequence and direction
-                r_dot = (j_h.reshape(n_batch * end, n_hidden) @ w_hh).reshape(n_batch, end, width)
+                np.matmul(j_h.reshape(n_batch * end, n_hidden), w_hh, out=r_dot.reshape(n_batch * end, width))
             else:
-                r_dot = np.zeros((n_batch, end, width), dtype=model.dtype)
-            a_dot = np.zeros_like(r_dot)
+                r_dot.fill(0)
+            a_dot.fill(0)
             if k > 0:  # the lower layers' directions reach this layer through its input
                 below = self.ends[k - 1]
                 a_dot[:, :below] = (self.h[k - 1].reshape(n_batch * below, n_hidden) @ w_xh).reshape(
                     n_batch, below, width
                 )
-            inner_dot = np.zeros((n_batch, end, inner.shape[0]), dtype=model.dtype)
+            inner_dot.fill(0)
             layer_input = x_t if k == 0 else work.h[k - 1, t + 1]
             add_immediate_influence(layer_input, work.h[k, t], self.offsets[k], a_dot, r_dot, inner_dot)
             s_prev, s_next = (work.h[k, t], work.c[k, t]), (work.h[k, t + 1], work.c[k, t + 1])
-            new_h, new_c = np.empty_like(j_h), np.empty_like(j_c)
+            new_h, new_c = self._next_h[k], self._next_c[k]
             state_tangents(cell, a_dot, r_dot, inner, inner_dot, s_prev, s_next, work.cache[k, t], (j_h, j_c),
                            (new_h, new_c))  # fmt: skip
             if held.any():
                 new_h[held], new_c[held] = j_h[held], j_c[held]
-            self.h[k], self.c[k] = new_h, new_c
+            # the new J becomes J; the old one's memory the next step's buffer
+            self.h[k], self._next_h[k] = new_h, j_h
+            self.c[k], self._next_c[k] = new_c, j_c
 
     def add_gradient(self, grad, dh):
         """Add dL_t/dtheta, the sum over sequences of (dL_t/dh_t) J_t, to grad; dh is (B, H)."""
