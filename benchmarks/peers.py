@@ -189,6 +189,195 @@ def jax_runner(net, x, y):
 PEERS = {"rnn_numba": numba_runner, "pytorch": torch_runner, "jax": jax_runner}
 
 
+# --------------------------------------------------------------------------- RTRL (python benchmarks/peers.py --rtrl)
+# The same work in all three: an Elman tanh layer, a linear readout to one output, the mean squared error over
+# T B steps, and RTRL's gradient (the influence J_t = D_t J_{t-1} + M_t carried forward, dL_t/dh_t J_t summed);
+# time per step = time of the T steps / T.
+RTRL_GRID = [(20, B, 8, H) for H in (16, 32, 64) for B in (1, 16)]
+RTRL_QUICK_GRID = [(5, 2, 3, 4)]
+
+
+def numba_rtrl_runner(net, x, y):
+    """rnn_numba: rn.rtrl over the sequence as one window (k = T)."""
+
+    def run():
+        return next(rn.rtrl(net, x, y, x.shape[0])).grad
+
+    return run, lambda: run().astype(np.float64)
+
+
+def numpy_rtrl_runner(net, x, y):
+    """NumPy RTRL in the style of Marschall et al.'s vanilla-rtrl: one sequence at a time, W = [W_rec, W_in, b].
+
+    Per step and sequence: a_hat = [h_{t-1}; x_t; 1], h_t = tanh(W a_hat),
+    D_t = diag(phi') W_rec, M_t = a_hat^T (x) diag(phi') (np.kron), J = D_t J + M_t.
+    """
+    p = {k: v.astype(np.float64 if net.dtype == np.float64 else np.float32) for k, v in net.params.items()}
+    n_steps, n_batch, n_in = x.shape
+    H = net.n_hidden
+    w = np.concatenate([p["W_hh"].T, p["W_xh"].T, p["b_h"][:, None]], axis=1)  # (H, m), m = H + n_in + 1
+    w_out, b_out = p["W_hy"].T, p["b_y"]  # (n_out, H)
+    scale = x.dtype.type(2 / y.size)
+
+    def run():
+        grad_w, grad_out, grad_b = np.zeros_like(w), np.zeros_like(w_out), np.zeros_like(b_out)
+        for b in range(n_batch):
+            h = np.zeros(H, dtype=x.dtype)
+            influence = np.zeros((H, w.size), dtype=x.dtype)
+            for t in range(n_steps):
+                a_hat = np.concatenate([h, x[t, b], np.ones(1, dtype=x.dtype)])
+                h = np.tanh(w @ a_hat)
+                slope = 1 - h**2
+                jacobian = slope[:, None] * w[:, :H]
+                immediate = np.kron(a_hat, np.diag(slope))
+                influence = jacobian @ influence + immediate
+                error = scale * (w_out @ h + b_out - y[t, b])
+                q = error @ w_out
+                grad_w += (q @ influence).reshape(w.shape[1], H).T
+                grad_out += np.outer(error, h)
+                grad_b += error
+        return grad_w, grad_out, grad_b
+
+    def grad():
+        grad_w, grad_out, grad_b = run()
+        flat = np.zeros(net.n_params)
+        views = net.layout.views(flat)
+        views["W_hh"][...] = grad_w[:, :H].T
+        views["W_xh"][...] = grad_w[:, H : H + n_in].T
+        views["b_h"][...] = grad_w[:, -1]
+        views["W_hy"][...] = grad_out.T
+        views["b_y"][...] = grad_b
+        return flat
+
+    return run, grad
+
+
+def jax_rtrl_runner(net, x, y):
+    """JAX RTRL: jacfwd of the step for D_t and M_t, under lax.scan, vmapped over the batch, jit."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    params = {k: jnp.asarray(v) for k, v in net.params.items()}
+    inner = ("W_xh", "W_hh", "b_h")
+    n_steps, n_batch, _ = x.shape
+    scale = 2 / y.size
+
+    def cell(q, h, x_t):
+        return jnp.tanh(x_t @ q["W_xh"] + h @ q["W_hh"] + q["b_h"])
+
+    def sequence(params, xs, ys):
+        own = {k: params[k] for k in inner}
+
+        def step(carry, xy):
+            h, influence, grads = carry
+            x_t, y_t = xy
+            h_new = cell(own, h, x_t)
+            jacobian = jax.jacfwd(cell, argnums=1)(own, h, x_t)  # (H, H)
+            immediate = jax.jacfwd(cell, argnums=0)(own, h, x_t)  # each (H, *shape)
+            influence = {k: jnp.tensordot(jacobian, influence[k], 1) + immediate[k] for k in inner}
+            error = scale * (h_new @ params["W_hy"] + params["b_y"] - y_t)
+            q = params["W_hy"] @ error
+            grads = {k: grads[k] + jnp.tensordot(q, influence[k], 1) for k in inner} | {
+                "W_hy": grads["W_hy"] + jnp.outer(h_new, error),
+                "b_y": grads["b_y"] + error,
+            }
+            return (h_new, influence, grads), None
+
+        H = params["W_hh"].shape[0]
+        zeros = {k: jnp.zeros((H, *params[k].shape), xs.dtype) for k in inner}
+        grads = {k: jnp.zeros_like(v) for k, v in params.items()}
+        (_, _, grads), _ = jax.lax.scan(step, (jnp.zeros(H, xs.dtype), zeros, grads), (xs, ys))
+        return grads
+
+    batch = jax.jit(
+        lambda params, xs, ys: jax.tree.map(
+            lambda g: g.sum(axis=0), jax.vmap(sequence, in_axes=(None, 1, 1))(params, xs, ys)
+        )
+    )
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def run():
+        grads = batch(params, xj, yj)
+        jax.block_until_ready(grads)
+        return grads
+
+    def grad():
+        grads = run()
+        flat = np.zeros(net.n_params)
+        views = net.layout.views(flat)
+        for k in views:
+            views[k][...] = np.asarray(grads[k], dtype=np.float64)
+        return flat
+
+    return run, grad
+
+
+RTRL_PEERS = {"rnn_numba": numba_rtrl_runner, "numpy": numpy_rtrl_runner, "jax": jax_rtrl_runner}
+
+
+def rtrl_flops(record):
+    """FLOPs of the D_t J products of the T steps: 2 T B P H^2, P = H (n_in + H + 1) directions."""
+    r = record
+    return 2 * r["T"] * r["B"] * r["H"] * (r["n_in"] + r["H"] + 1) * r["H"] ** 2
+
+
+def measure_rtrl(points, dtypes, repeats, peers):
+    """One record per (point, dtype): time per step of each RTRL, speed-up, GEMM fraction of the D_t J products."""
+    records = []
+    for dt in dtypes:
+        for T, B, n_in, H in points:
+            net, x, y = problem("elman", T, B, n_in, H, np.dtype(dt).type)
+            runs, grads = {}, {}
+            for peer in peers:
+                runs[peer], grad = RTRL_PEERS[peer](net, x, y)
+                grads[peer] = grad()
+            time.sleep(1.0)
+            rate = gemm_rate(dt, repeats=5, min_time=0)
+            # the slow peers take seconds a call: one call a repeat
+            times = median_times(runs, repeats, min_time=0.05)
+            ref = grads["rnn_numba"]
+            others = [times[p] for p in peers if p != "rnn_numba"]
+            record = {
+                "estimator": "rtrl", "cell": "elman", "dtype": dt, "T": T, "B": B, "n_in": n_in, "H": H,
+                "seconds": times, "seconds_per_step": {p: v / T for p, v in times.items()}, "gemm_gflops": rate / 1e9,
+                "speedup_vs_fastest_peer": (min(others) / times["rnn_numba"]) if others else None,
+                "grad_rel_diff": {p: float(np.linalg.norm(g - ref) / np.linalg.norm(ref))
+                                  for p, g in grads.items() if p != "rnn_numba"},
+            }  # fmt: skip
+            record["gemm_fraction_dj"] = rtrl_flops(record) / times["rnn_numba"] / rate
+            records.append(record)
+            print(rtrl_row(record), flush=True)
+    return {"machine": machine(), "records": records}
+
+
+def rtrl_row(r):
+    cols = [f"rtrl {r['dtype']:7s} T={r['T']:3d} B={r['B']:3d} n_in={r['n_in']} H={r['H']:3d}"]
+    cols += [f"{p} {1e6 * v:10.1f} us/step" for p, v in r["seconds_per_step"].items()]
+    if r["speedup_vs_fastest_peer"] is not None:
+        cols.append(f"x{r['speedup_vs_fastest_peer']:.1f} vs fastest peer")
+    cols.append(f"D J at {100 * r['gemm_fraction_dj']:.0f}% of GEMM ({r['gemm_gflops']:.0f} GFLOP/s)")
+    cols += [f"|dg|/|g| {p} {v:.1e}" for p, v in r["grad_rel_diff"].items()]
+    return " | ".join(cols)
+
+
+def rtrl_markdown(results):
+    """The RTRL results as a Markdown table: microseconds per step, speed-up, GEMM fraction of the D_t J products."""
+    lines = [
+        "| dtype | H | B | rnn_numba us/step | NumPy us/step | JAX us/step | x faster peer | D_t J % of GEMM |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results["records"]:
+        t = r["seconds_per_step"]
+        fmt = [f"{1e6 * t[p]:.3g}" if p in t else "-" for p in ("rnn_numba", "numpy", "jax")]
+        speedup = r["speedup_vs_fastest_peer"]
+        lines.append(
+            f"| {r['dtype']} | {r['H']} | {r['B']} | " + " | ".join(fmt)
+            + f" | {speedup:.1f} | {100 * r['gemm_fraction_dj']:.0f}% |"
+        )  # fmt: skip
+    return "\n".join(lines)
+
+
 def available_peers():
     found = ["rnn_numba"]
     for name, module in (("pytorch", "torch"), ("jax", "jax")):
@@ -351,6 +540,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small points, 3 repeats (a smoke run)")
     parser.add_argument("--sweep", action="store_true", help="time against T and against H (the paper's figure)")
+    parser.add_argument("--rtrl", action="store_true", help="RTRL against a NumPy and a JAX RTRL (Elman)")
     parser.add_argument("--cells", nargs="+", default=list(GATES), choices=list(GATES))
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=7)
@@ -359,9 +549,19 @@ def main():
     parser.add_argument("--table", type=Path, help="print the Markdown table of a results JSON and exit")
     args = parser.parse_args()
     if args.table:
-        print(markdown(json.loads(args.table.read_text())))
+        results = json.loads(args.table.read_text())
+        print(rtrl_markdown(results) if results["records"][0].get("estimator") else markdown(results))
         return
     peers = available_peers()
+    if args.rtrl:
+        peers = ["rnn_numba", "numpy"] + [p for p in peers if p == "jax"]  # PyTorch has no RTRL
+        points = RTRL_QUICK_GRID if args.quick else RTRL_GRID
+        results = measure_rtrl(points, args.dtypes, 3 if args.quick else args.repeats, peers)
+        out = results_path("rtrl", results["machine"]) if args.save else args.out
+        if out:
+            out.write_text(json.dumps(results, indent=1))
+            print(f"# wrote {out}")
+        return
     if args.sweep:
         points = [(T, 32, 64, 128) for T in (100, 300, 1000, 3000, 10000)]
         points += [(200, 32, 64, H) for H in (32, 64, 256, 512)]

@@ -31,6 +31,7 @@ import platform
 import socket
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -501,6 +502,95 @@ def train_task(config, seed):
     }  # fmt: skip
 
 
+def train_online(config, seed):
+    """A ready-made run function: learn a task online, one sequence, with an estimator of rnn_numba, beside RTRL.
+
+    The protocol of Marschall, Cho & Savin (2020, JMLR 21, arXiv:1907.02649):
+    one long stream of a task, an SGD update every ``k`` steps with the
+    estimator's gradient, the loss and the gradient's alignment with the
+    exact one recorded as it goes. RTRL runs alongside on the same stream
+    and parameters (it does not update them) and gives the exact gradient of
+    the same steps: the alignment is the cosine between the two gradients
+    of the parameters below the readout (the readout's is exact in all).
+
+    Parameters
+    ----------
+    config : dict
+        ``estimator``: ``"rtrl"``, ``"uoro"``, ``"kf_rtrl"``, ``"snap1"``,
+        ``"rflo"`` or ``"tbptt"`` (TBPTT(k, ``truncation``)); ``task``
+        (``"add_with_lags"``) and ``task_args`` (e.g. ``{"lags": [5, 9]}``);
+        ``n_out`` (classes, 2); ``hidden``; ``alpha`` (the leaky Elman
+        cell's step, 1.0: every estimator runs on that cell); ``lr``;
+        ``n_steps`` of the stream; ``k`` (1); ``truncation`` (10, for
+        TBPTT); ``block`` (steps per recorded value, 500); ``align`` (True).
+    seed : int
+        Seeds the initial weights, the stream and the estimator's draws.
+
+    Returns
+    -------
+    dict
+        ``steps`` (the end of each block), ``loss`` (the block's mean
+        training loss), ``alignment`` (the block's mean cosine with RTRL, NaN
+        without ``align``), ``final_loss`` (the last fifth's mean loss).
+    """
+    from . import estimators, tasks
+    from .estimators.rtrl import Influence
+    from .model import RNN
+    from .stream import tbptt
+
+    name, k = config["estimator"], config.get("k", 1)
+    make = {"rtrl": estimators.rtrl, "uoro": estimators.uoro, "kf_rtrl": estimators.kf_rtrl,
+            "snap1": estimators.snap1, "rflo": estimators.rflo}  # fmt: skip
+    if name not in make and name != "tbptt":
+        raise ValueError(f"config['estimator'] = {name!r}: give one of {sorted([*make, 'tbptt'])}")
+    task = getattr(tasks, config.get("task", "add_with_lags"))
+    task_args = {key: tuple(v) if isinstance(v, list) else v for key, v in config.get("task_args", {}).items()}
+    batch = task(config["n_steps"], 1, **task_args, seed=seed)
+    net = RNN("leaky_elman", batch.x.shape[2], config["hidden"], config.get("n_out", 2), seed=seed,
+              cell_options={"alpha": config.get("alpha", 1.0)})  # fmt: skip
+    options = {"loss": batch.loss, "weights": batch.weights}
+    if name == "tbptt":
+        windows = tbptt(net, batch.x, batch.target, k, config.get("truncation", 10), **options)
+    elif name in ("uoro", "kf_rtrl"):
+        windows = make[name](net, batch.x, batch.target, k, seed=seed, **options)
+    else:
+        windows = make[name](net, batch.x, batch.target, k, **options)
+    align = config.get("align", True)
+    exact = estimators.rtrl(net, batch.x, batch.target, k, **options) if align else None
+    below = Influence.layout(net)[1][-1]  # the parameters below the readout
+    lr, block = config["lr"], config.get("block", 500)
+    n_windows_max = -(-config["n_steps"] // k)
+    losses, cosines = np.zeros(n_windows_max), np.full(n_windows_max, np.nan)
+    n_windows = 0
+    for window in windows:
+        if align:
+            reference = next(exact).grad[:below]
+            estimate = window.grad[:below]
+            norms = np.linalg.norm(estimate) * np.linalg.norm(reference)
+            cosines[n_windows] = estimate @ reference / norms if norms > 0 else np.nan
+        losses[n_windows] = window.loss
+        n_windows += 1
+        net.theta -= lr * window.grad
+    # windows with no loss (the task's first steps have no label) count in no mean
+    carries_loss = np.add.reduceat(batch.weights[:, 0], np.arange(0, config["n_steps"], k)) > 0
+    losses = np.where(carries_loss, losses[:n_windows], np.nan)
+    cosines = np.where(carries_loss, cosines[:n_windows], np.nan)
+    per_block = max(1, block // k)
+    n_blocks = n_windows // per_block
+
+    def block_means(values):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a block of no loss is NaN
+            return np.nanmean(values[: n_blocks * per_block].reshape(n_blocks, per_block), axis=1)
+
+    loss_blocks = block_means(losses)
+    return {
+        "steps": (np.arange(1, n_blocks + 1) * per_block * k), "loss": loss_blocks,
+        "alignment": block_means(cosines) if align else np.full(n_blocks, np.nan),
+        "final_loss": float(np.nanmean(loss_blocks[-max(1, n_blocks // 5) :])),
+    }  # fmt: skip
+
+
 def _context():
     """How the default pool starts its workers: never by a plain fork.
 
@@ -665,6 +755,7 @@ __all__ = [
     "sweep",
     "load",
     "summarize",
+    "train_online",
     "plot_bands",
     "train_task",
     "process_pool",

@@ -12,7 +12,11 @@ layer's own W_xh, W_hh, b_h (and its cell's own parameters), is sparse:
 one entry per parameter, written by :func:`add_immediate_influence`. The
 cell then maps the tangents of a_t, r_t and s_{t-1} to that of s_t
 (:func:`state_tangents`, the cell's ``jvp`` for every sequence).
+:func:`influence_step` does all of RTRL's step, one sequence at a time so
+that its tangents stay in cache.
 """
+
+import numpy as np
 
 from .jit import jit_kernel
 
@@ -41,37 +45,98 @@ def state_tangents(cell, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t
 
 
 @jit_kernel
-def add_immediate_influence(x, h_prev, offsets, a_dot, r_dot, inner_dot):
-    """Add the immediate influence of a layer's own parameters to the tangents, one direction per parameter.
+def influence_step(cell, x, h_prev, w_xh, inner, offsets, j_below, s_prev, s_next, cache_t, ds_prev, ds_next,
+                   r_dot, a_dot, inner_dot, held):  # fmt: skip
+    """RTRL's step of one layer, J_t = D_t J_{t-1} + M_t, given r_dot = J^h_{t-1} @ W_hh, sequence by sequence.
+
+    Per sequence b: a_dot = J^{below}_t[b] @ W_xh for the lower layers'
+    directions, the immediate influence of the layer's own parameters added
+    to a_dot, r_dot[b] and inner_dot, and the cell's ``jvp`` writes J_t[b].
+    ``a_dot`` and ``inner_dot`` hold one sequence's tangents and are zero
+    outside the rows of the lower layers' directions on entry; the immediate
+    entries are cleared again after each sequence, so they stay so (a few
+    entries a parameter instead of a fill of the whole array).
 
     Parameters
     ----------
+    cell : configured cell
     x : ndarray, shape (B, n_in)
         The layer's input at the step.
     h_prev : ndarray, shape (B, H)
+    w_xh : ndarray, shape (n_in, G*H)
+    inner : ndarray, shape (n_inner,)
     offsets : ndarray of int64, shape (4,)
-        The directions (columns of a_dot, r_dot) of the first entries of
+        The directions of the first entries of the layer's W_xh, W_hh, b_h
+        and inner block (-1 if absent), as in :func:`add_immediate_influence`.
+    j_below : ndarray, shape (B, M_below, H)
+        The h-influence of the layer below at step t (M_below = 0 for the first layer).
+    s_prev, s_next, cache_t
+        The primal step, as in :func:`state_tangents`.
+    ds_prev, ds_next : tuple of ndarray, shape (B, M, H) (c: (B, M, 0))
+        J_{t-1} and J_t.
+    r_dot : ndarray, shape (B, M, G*H)
+        J^h_{t-1} @ W_hh (one GEMM over the batch, the caller's), or zeros
+        for an estimator without the path through W_hh; the immediate
+        entries are added to it (and cleared again where it is all zeros).
+    a_dot : ndarray, shape (M, G*H)
+    inner_dot : ndarray, shape (M, n_inner)
+    held : ndarray of bool, shape (B,)
+        Sequences past their length: J_t = J_{t-1}.
+    """
+    n_below = j_below.shape[1]
+    for b in range(x.shape[0]):
+        if held[b]:
+            ds_next[0][b][...] = ds_prev[0][b]
+            ds_next[1][b][...] = ds_prev[1][b]
+            continue
+        if n_below > 0:
+            np.dot(j_below[b], w_xh, a_dot[:n_below])
+        add_immediate_influence(x[b], h_prev[b], offsets, a_dot, r_dot[b], inner_dot, np.bool_(False))
+        cell.jvp(
+            b, a_dot, r_dot[b], inner, inner_dot, s_prev, s_next, cache_t,
+            (ds_prev[0][b], ds_prev[1][b]), (ds_next[0][b], ds_next[1][b]),
+        )  # fmt: skip
+        add_immediate_influence(x[b], h_prev[b], offsets, a_dot, r_dot[b], inner_dot, np.bool_(True))
+
+
+@jit_kernel
+def add_immediate_influence(x, h_prev, offsets, a_dot, r_dot, inner_dot, clear):
+    """Add the immediate influence of a layer's own parameters to one sequence's tangents, a direction a parameter.
+
+    With ``clear``, set those entries to zero instead: the work arrays of
+    :func:`influence_step` are zero there before the add (or, for r_dot
+    after a GEMM, rewritten by the next one).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_in,)
+        The layer's input at the step.
+    h_prev : ndarray, shape (H,)
+    offsets : ndarray of int64, shape (4,)
+        The directions (rows of a_dot, r_dot) of the first entries of
         W_xh (n_in, G*H), W_hh (H, G*H), b_h (G*H,) and the inner block,
         -1 for an absent block; each stored row-major, as in theta.
-    a_dot, r_dot : ndarray, shape (B, M, G*H)
-    inner_dot : ndarray, shape (B, M, n_inner)
+    a_dot, r_dot : ndarray, shape (M, G*H)
+    inner_dot : ndarray, shape (M, n_inner)
     """
-    n_batch, n_in, n_hidden, width = x.shape[0], x.shape[1], h_prev.shape[1], a_dot.shape[2]
-    for b in range(n_batch):
-        if offsets[0] >= 0:  # d a_t[j] / d W_xh[i, j] = x_t[i]
-            for i in range(n_in):
-                for j in range(width):
-                    a_dot[b, offsets[0] + i * width + j, j] += x[b, i]
-        if offsets[1] >= 0:  # d r_t[j] / d W_hh[i, j] = h_{t-1}[i]
-            for i in range(n_hidden):
-                for j in range(width):
-                    r_dot[b, offsets[1] + i * width + j, j] += h_prev[b, i]
-        if offsets[2] >= 0:  # d a_t[j] / d b_h[j] = 1
+    n_in, n_hidden, width = x.shape[0], h_prev.shape[0], a_dot.shape[1]
+    zero = a_dot.dtype.type(0)
+    if offsets[0] >= 0:  # d a_t[j] / d W_xh[i, j] = x_t[i]
+        for i in range(n_in):
             for j in range(width):
-                a_dot[b, offsets[2] + j, j] += 1
-        if offsets[3] >= 0:
-            for j in range(inner_dot.shape[2]):
-                inner_dot[b, offsets[3] + j, j] += 1
+                row = offsets[0] + i * width + j
+                a_dot[row, j] = zero if clear else a_dot[row, j] + x[i]
+    if offsets[1] >= 0:  # d r_t[j] / d W_hh[i, j] = h_{t-1}[i]
+        for i in range(n_hidden):
+            for j in range(width):
+                row = offsets[1] + i * width + j
+                r_dot[row, j] = zero if clear else r_dot[row, j] + h_prev[i]
+    if offsets[2] >= 0:  # d a_t[j] / d b_h[j] = 1
+        for j in range(width):
+            a_dot[offsets[2] + j, j] = zero if clear else a_dot[offsets[2] + j, j] + 1
+    if offsets[3] >= 0:
+        for j in range(inner_dot.shape[1]):
+            inner_dot[offsets[3] + j, j] = zero if clear else inner_dot[offsets[3] + j, j] + 1
 
 
 @jit_kernel

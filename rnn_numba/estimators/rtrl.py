@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._kernels import engine
-from .._kernels.forward_mode import add_immediate_influence, state_tangents
+from .._kernels.forward_mode import influence_step
 from ..model import RNN
 from ..stream import Window
 from .online import online, require_forward_mode
@@ -95,8 +95,8 @@ class Influence:
         n_directions = self.ends[-1]
         n_gates = model.cell.n_gates
         itemsize = np.dtype(model.dtype).itemsize
-        # J and its next value (h and c parts), and the tangents of a_t and r_t, for the top layer's directions
-        needed = n_batch * n_directions * (2 * (model.n_hidden + width) + 2 * n_gates * model.n_hidden) * itemsize
+        # J, its next value (h and c parts) and the tangent of r_t per layer, at most the top layer's directions each
+        needed = n_batch * n_directions * (2 * (model.n_hidden + width) + n_gates * model.n_hidden) * itemsize
         available = _available_bytes()
         if available is not None and needed * model.num_layers > available:
             raise ValueError(
@@ -106,12 +106,14 @@ class Influence:
             )
         self.h = [np.zeros((n_batch, end, model.n_hidden), dtype=model.dtype) for end in self.ends]
         self.c = [np.zeros((n_batch, end, width), dtype=model.dtype) for end in self.ends]
-        # work buffers of a step, allocated once: the next J (swapped with J), the tangents of a_t, r_t, inner
+        # work buffers of a step, allocated once: the next J (swapped with J), the tangent of r_t (B, P, G H),
+        # one sequence's tangents of a_t and inner (zero but where a step writes and clears them)
         self._next_h, self._next_c = [np.empty_like(j) for j in self.h], [np.empty_like(j) for j in self.c]
         gates, n_inner = n_gates * model.n_hidden, int(model.layout.table[0, engine.INNER, 1])
-        self._a_dot = [np.empty((n_batch, end, gates), dtype=model.dtype) for end in self.ends]
-        self._r_dot = [np.empty((n_batch, end, gates), dtype=model.dtype) for end in self.ends]
-        self._inner_dot = [np.empty((n_batch, end, n_inner), dtype=model.dtype) for end in self.ends]
+        self._r_dot = [np.zeros((n_batch, end, gates), dtype=model.dtype) for end in self.ends]
+        self._a_dot = [np.zeros((end, gates), dtype=model.dtype) for end in self.ends]
+        self._inner_dot = [np.zeros((end, n_inner), dtype=model.dtype) for end in self.ends]
+        self._no_below = np.zeros((n_batch, 0, model.n_hidden), dtype=model.dtype)
 
     def step(self, model, theta, work, x_t, t, held):
         """Advance every layer's J by step t of a window (``work`` holds the window's forward pass).
@@ -119,34 +121,23 @@ class Influence:
         ``held`` (B,) marks the sequences whose state step t copies forward
         (past their length): their J is copied too.
         """
-        table, cell, n_batch = model.layout.table, model.cell_settings, x_t.shape[0]
-        n_hidden, n_gates = model.n_hidden, model.cell.n_gates
-        width = n_gates * n_hidden
+        table, cell = model.layout.table, model.cell_settings
+        n_batch, n_hidden = x_t.shape[0], model.n_hidden
         for k in range(model.num_layers):
             end = self.ends[k]
             w_xh, w_hh = engine.matrix(theta, table, k, engine.W_XH), engine.matrix(theta, table, k, engine.W_HH)
             inner = engine.vector(theta, table, k, engine.INNER)
-            j_h, j_c = self.h[k], self.c[k]
-            a_dot, r_dot, inner_dot = self._a_dot[k], self._r_dot[k], self._inner_dot[k]
+            j_h, j_c, new_h, new_c = self.h[k], self.c[k], self._next_h[k], self._next_c[k]
+            r_dot = self._r_dot[k]
             if self.through_recurrence:  # D_t J_{t-1} through W_hh: one GEMM over every sequence and direction
-                np.matmul(j_h.reshape(n_batch * end, n_hidden), w_hh, out=r_dot.reshape(n_batch * end, width))
-            else:
-                r_dot.fill(0)
-            a_dot.fill(0)
-            if k > 0:  # the lower layers' directions reach this layer through its input
-                below = self.ends[k - 1]
-                a_dot[:, :below] = (self.h[k - 1].reshape(n_batch * below, n_hidden) @ w_xh).reshape(
-                    n_batch, below, width
-                )
-            inner_dot.fill(0)
-            layer_input = x_t if k == 0 else work.h[k - 1, t + 1]
-            add_immediate_influence(layer_input, work.h[k, t], self.offsets[k], a_dot, r_dot, inner_dot)
-            s_prev, s_next = (work.h[k, t], work.c[k, t]), (work.h[k, t + 1], work.c[k, t + 1])
-            new_h, new_c = self._next_h[k], self._next_c[k]
-            state_tangents(cell, a_dot, r_dot, inner, inner_dot, s_prev, s_next, work.cache[k, t], (j_h, j_c),
-                           (new_h, new_c))  # fmt: skip
-            if held.any():
-                new_h[held], new_c[held] = j_h[held], j_c[held]
+                np.matmul(j_h.reshape(n_batch * end, n_hidden), w_hh, out=r_dot.reshape(n_batch * end, -1))
+            # the lower layers' directions reach this layer through its input (J^{k-1}_t @ W_xh)
+            below, layer_input = (self._no_below, x_t) if k == 0 else (self.h[k - 1], work.h[k - 1, t + 1])
+            influence_step(
+                cell, layer_input, work.h[k, t], w_xh, inner, self.offsets[k], below,
+                (work.h[k, t], work.c[k, t]), (work.h[k, t + 1], work.c[k, t + 1]), work.cache[k, t],
+                (j_h, j_c), (new_h, new_c), r_dot, self._a_dot[k], self._inner_dot[k], held,
+            )  # fmt: skip
             # the new J becomes J; the old one's memory the next step's buffer
             self.h[k], self._next_h[k] = new_h, j_h
             self.c[k], self._next_c[k] = new_c, j_c
