@@ -351,6 +351,53 @@ def measure_rtrl(points, dtypes, repeats, peers):
     return {"machine": machine(), "records": records}
 
 
+ESTIMATORS = ("rtrl", "uoro", "kf_rtrl", "snap1", "rflo")
+
+
+def measure_estimators(points, dtypes, repeats):
+    """Time per step of every online estimator against one forward + backward step of BPTT, same size, same process.
+
+    The leaky Elman cell (alpha = 0.5) so that every estimator runs on it; each
+    over one window of T steps (k = T), BPTT the full gradient of the same T
+    steps (``loss_and_grad``); per step = per call / T.
+    """
+    records = []
+    for dt in dtypes:
+        for T, B, n_in, H in points:
+            net = rn.Elman(n_in, H, 1, alpha=0.5, dtype=np.dtype(dt).type, seed=0)
+            _, x, y = problem("elman", T, B, n_in, H, np.dtype(dt).type)
+            times = median_times(estimator_runs(net, x, y), repeats, min_time=0.05)
+            per_step = {name: v / T for name, v in times.items()}
+            record = {"cell": "leaky_elman", "dtype": dt, "T": T, "B": B, "n_in": n_in, "H": H,
+                      "seconds_per_step": per_step,
+                      "ratio_to_bptt": {name: v / per_step["bptt"] for name, v in per_step.items()}}  # fmt: skip
+            records.append(record)
+            cols = [f"{dt:7s} H={H:3d} B={B:3d}"] + [
+                f"{name} {1e6 * v:8.1f} us ({record['ratio_to_bptt'][name]:.1f}x)" for name, v in per_step.items()
+            ]
+            print(" | ".join(cols), flush=True)
+    return {"machine": machine(), "records": records}
+
+
+def estimator_runs(net, x, y):
+    """BPTT's gradient and each estimator's over one window of the whole sequence, as functions to time."""
+    runs = {"bptt": lambda: net.loss_and_grad(x, y)}
+    for name in ESTIMATORS:
+        runs[name] = lambda name=name: next(getattr(rn, name)(net, x, y, x.shape[0])).grad
+    return runs
+
+
+def estimators_markdown(results):
+    """Microseconds per step of each estimator, and its ratio to a step of BPTT, as a Markdown table."""
+    names = ("bptt", *ESTIMATORS)
+    lines = ["| dtype | H | B | " + " | ".join(names) + " |", "| --- | --- | --- |" + " --- |" * len(names)]
+    for r in results["records"]:
+        t, q = r["seconds_per_step"], r["ratio_to_bptt"]
+        cells = [f"{1e6 * t[n]:.3g} ({q[n]:.1f}x)" for n in names]
+        lines.append(f"| {r['dtype']} | {r['H']} | {r['B']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def rtrl_row(r):
     cols = [f"rtrl {r['dtype']:7s} T={r['T']:3d} B={r['B']:3d} n_in={r['n_in']} H={r['H']:3d}"]
     cols += [f"{p} {1e6 * v:10.1f} us/step" for p, v in r["seconds_per_step"].items()]
@@ -541,6 +588,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small points, 3 repeats (a smoke run)")
     parser.add_argument("--sweep", action="store_true", help="time against T and against H (the paper's figure)")
     parser.add_argument("--rtrl", action="store_true", help="RTRL against a NumPy and a JAX RTRL (Elman)")
+    parser.add_argument("--estimators", action="store_true", help="each online estimator against a step of BPTT")
     parser.add_argument("--cells", nargs="+", default=list(GATES), choices=list(GATES))
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=7)
@@ -550,7 +598,17 @@ def main():
     args = parser.parse_args()
     if args.table:
         results = json.loads(args.table.read_text())
-        print(rtrl_markdown(results) if results["records"][0].get("estimator") else markdown(results))
+        first = results["records"][0]
+        table = estimators_markdown if "ratio_to_bptt" in first else rtrl_markdown if "estimator" in first else markdown
+        print(table(results))
+        return
+    if args.estimators:
+        results = measure_estimators(RTRL_QUICK_GRID if args.quick else RTRL_GRID, args.dtypes,
+                                     3 if args.quick else args.repeats)  # fmt: skip
+        out = results_path("estimators", results["machine"]) if args.save else args.out
+        if out:
+            out.write_text(json.dumps(results, indent=1))
+            print(f"# wrote {out}")
         return
     peers = available_peers()
     if args.rtrl:

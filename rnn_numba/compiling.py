@@ -80,7 +80,21 @@ PATHS = (
     ("recomputed gates, batch", 2, 2, {"recompute": True}),
     ("truncations", 1, 2, {"tbptt": (1, 2)}),
     ("truncations, batch", 2, 2, {"horizon": 1}),
+    ("online estimators", 2, 2, None),  # RTRL (stacked) and UORO, for a cell with a forward-mode step
 )
+
+
+def _online_estimators(net, x):
+    """Run RTRL on the stacked ``net`` and UORO on one layer of its cell, for a cell with a forward-mode step."""
+    from .estimators import rtrl, uoro
+    from .model import RNN
+
+    if net.cell.jvp is None:
+        return
+    y = np.zeros((x.shape[0], x.shape[1], 1), dtype=x.dtype)
+    next(rtrl(net, x, y, 2))
+    one_layer = RNN(net.cell, 1, 2, 1, dtype=net.dtype, seed=0, cell_options=net.cell_options)
+    next(uoro(one_layer, x, y, 2))
 
 
 def warmup(
@@ -120,9 +134,12 @@ def warmup(
                 bar.set_postfix_str(f"{cell_registry.get(cell).name} {np.dtype(dtype).name}: {label}")
             net = RNN(cell, 1, 2, 1, num_layers=num_layers, dtype=dtype, seed=0)
             x = np.zeros((2, n_batch, 1), dtype=dtype)
-            net.backward(x, np.zeros((2, n_batch, 1), dtype=dtype), **options)
-            net.forward(x)
-            net.vjp(x)
+            if options is None:
+                _online_estimators(net, x)
+            else:
+                net.backward(x, np.zeros((2, n_batch, 1), dtype=dtype), **options)
+                net.forward(x)
+                net.vjp(x)
             if bar is not None:
                 bar.update(1)
     finally:

@@ -30,7 +30,7 @@ def pytest_sessionstart(session):
     """
     if os.environ.get("RNN_NUMBA_NO_WARMUP"):
         return
-    command = [sys.executable, "-m", "rnn_numba", "warmup", "--quiet", "--cells", "gru", "lstm", "elman"]
+    command = [sys.executable, "-m", "rnn_numba", "warmup", "--quiet", "--cells", "gru", "lstm", "elman", "leaky_elman"]
     session.config.background_warmup = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

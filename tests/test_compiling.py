@@ -80,3 +80,4 @@ def test_warmup_covers_every_way_a_call_runs():
     labels = [label for label, *_ in rn.compiling.PATHS]
     assert any("recomputed" in label for label in labels) and any("batch" in label for label in labels)
     assert {n_batch for _, n_batch, _, _ in rn.compiling.PATHS} == {1, 2}
+    assert any("online" in label for label in labels)  # RTRL and UORO: the forward-mode kernels

@@ -42,3 +42,21 @@ def test_gemm_fractions_are_against_the_best_rate_of_the_run():
     for r in results["records"]:
         best = 120e9 if r["dtype"] == "float32" else 50e9
         assert r["gemm_fraction"] == {"rnn_numba": flops / 1e-3 / best, "jax": flops / 4e-3 / best}
+
+
+def test_the_rtrl_peers_compute_rnn_numbas_rtrl_gradient():
+    # the NumPy RTRL (vanilla-rtrl's layout) and, where installed, the JAX one give our gradient to round-off
+    found = ["rnn_numba", "numpy"] + [p for p in peers.available_peers() if p == "jax"]
+    results = peers.measure_rtrl(peers.RTRL_QUICK_GRID, ["float64"], repeats=1, peers=found)
+    (record,) = results["records"]
+    assert set(record["grad_rel_diff"]) == set(found) - {"rnn_numba"}
+    assert max(record["grad_rel_diff"].values()) < 1e-12
+    assert all(t > 0 for t in record["seconds_per_step"].values())
+
+
+def test_measure_estimators_times_every_estimator_against_bptt():
+    results = peers.measure_estimators(peers.RTRL_QUICK_GRID, ["float64"], repeats=1)
+    (record,) = results["records"]
+    assert set(record["seconds_per_step"]) == {"bptt", *peers.ESTIMATORS}
+    assert record["ratio_to_bptt"]["bptt"] == 1.0
+    assert "| float64 | 4 | 2 |" in peers.estimators_markdown(results)
