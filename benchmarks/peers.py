@@ -175,15 +175,16 @@ def jax_runner(net, x, y):
         loss.block_until_ready()
         return grads
 
-    def grad():
-        grads = run()
-        flat = np.zeros(net.n_params)
-        views = net.layout.views(flat)
-        for k in views:
-            views[k][...] = np.asarray(grads[k], dtype=np.float64)
-        return flat
+    return run, lambda: flat_gradient(net, run())
 
-    return run, grad
+
+def flat_gradient(net, grads):
+    """A dict of gradients by parameter name (a peer's) as a float64 vector in ``net.theta``'s layout."""
+    flat = np.zeros(net.n_params)
+    views = net.layout.views(flat)
+    for k in views:
+        views[k][...] = np.asarray(grads[k], dtype=np.float64)
+    return flat
 
 
 PEERS = {"rnn_numba": numba_runner, "pytorch": torch_runner, "jax": jax_runner}
@@ -302,15 +303,7 @@ def jax_rtrl_runner(net, x, y):
         jax.block_until_ready(grads)
         return grads
 
-    def grad():
-        grads = run()
-        flat = np.zeros(net.n_params)
-        views = net.layout.views(flat)
-        for k in views:
-            views[k][...] = np.asarray(grads[k], dtype=np.float64)
-        return flat
-
-    return run, grad
+    return run, lambda: flat_gradient(net, run())
 
 
 RTRL_PEERS = {"rnn_numba": numba_rtrl_runner, "numpy": numpy_rtrl_runner, "jax": jax_rtrl_runner}
