@@ -204,16 +204,19 @@ class OnlineEstimators:
     """The online estimators over 20 steps, an update every step: the time and peak memory per 20 steps.
 
     RTRL and SnAp-1 (dense here) carry an influence of B x P x H numbers and
-    cost O(P H G H) per step; UORO a rank-one factor, O(P) plus a cell step.
+    cost O(P H G H) per step; UORO a rank-one factor, O(P) plus a cell step;
+    KF-RTRL (Elman only) u (x) A, O(H^3) per step.
     n_in = 8, 8 outputs, float64.
     """
 
-    params = (["rtrl", "snap1", "uoro"], ["elman", "lstm"], [16, 32], [1, 16])
+    params = (["rtrl", "snap1", "uoro", "kf_rtrl"], ["elman", "lstm"], [16, 32], [1, 16])
     param_names = ["estimator", "cell", "H", "B"]
 
     def setup(self, estimator, cell, n_hidden, n_batch):
         import rnn_numba as rn
 
+        if estimator == "kf_rtrl" and cell != "elman":
+            raise NotImplementedError("KF-RTRL runs on the Elman cells")  # asv skips the point
         self.estimator = getattr(rn, estimator)
         self.net, self.x, self.y = problem(20, n_batch, n_hidden, "float64", cell, n_in=8)
         self.run()
