@@ -533,16 +533,16 @@ def train_online(config, seed):
         training loss), ``alignment`` (the block's mean cosine with RTRL, NaN
         without ``align``), ``final_loss`` (the last fifth's mean loss).
     """
+    import inspect
+
     from . import estimators, tasks
     from .estimators.rtrl import Influence
     from .model import RNN
     from .stream import tbptt
 
     name, k = config["estimator"], config.get("k", 1)
-    make = {"rtrl": estimators.rtrl, "uoro": estimators.uoro, "kf_rtrl": estimators.kf_rtrl,
-            "snap1": estimators.snap1, "rflo": estimators.rflo}  # fmt: skip
-    if name not in make and name != "tbptt":
-        raise ValueError(f"config['estimator'] = {name!r}: give one of {sorted([*make, 'tbptt'])}")
+    if name not in estimators.__all__ and name != "tbptt":
+        raise ValueError(f"config['estimator'] = {name!r}: give one of {sorted([*estimators.__all__, 'tbptt'])}")
     task = getattr(tasks, config.get("task", "add_with_lags"))
     task_args = {key: tuple(v) if isinstance(v, list) else v for key, v in config.get("task_args", {}).items()}
     batch = task(config["n_steps"], 1, **task_args, seed=seed)
@@ -551,11 +551,13 @@ def train_online(config, seed):
     options = {"loss": batch.loss, "weights": batch.weights}
     if name == "tbptt":
         windows = tbptt(net, batch.x, batch.target, k, config.get("truncation", 10), **options)
-    elif name in ("uoro", "kf_rtrl"):
-        windows = make[name](net, batch.x, batch.target, k, seed=seed, **options)
     else:
-        windows = make[name](net, batch.x, batch.target, k, **options)
+        estimator = getattr(estimators, name)
+        if "seed" in inspect.signature(estimator).parameters:  # UORO, KF-RTRL: their draws seeded by the run's
+            options["seed"] = seed
+        windows = estimator(net, batch.x, batch.target, k, **options)
     align = config.get("align", True)
+    options.pop("seed", None)
     exact = estimators.rtrl(net, batch.x, batch.target, k, **options) if align else None
     below = Influence.layout(net)[1][-1]  # the parameters below the readout
     lr, block = config["lr"], config.get("block", 500)

@@ -345,3 +345,17 @@ def test_train_task_learns_the_adding_problem():
 def test_train_task_says_what_is_wrong_with_its_config(change, match):
     with pytest.raises(ValueError, match=match):
         ex.train_task({**SMALL_ADDING, "updates": 1, **change}, 0)
+
+
+def test_train_online_aligns_rtrl_with_itself_and_seeds_the_stochastic_estimators():
+    from rnn_numba.experiments import train_online
+
+    config = {"task_args": {"lags": [2, 3]}, "hidden": 4, "lr": 1e-2, "n_steps": 60, "block": 20}
+    exact = train_online({**config, "estimator": "rtrl"}, 0)
+    np.testing.assert_allclose(exact["alignment"], 1.0, rtol=1e-10)
+    assert exact["steps"].tolist() == [20, 40, 60] and np.isfinite(exact["loss"]).all()
+    first, again = (train_online({**config, "estimator": "uoro"}, 1) for _ in range(2))
+    np.testing.assert_array_equal(first["loss"], again["loss"])
+    assert (first["alignment"] < 1 - 1e-6).all()
+    with pytest.raises(ValueError, match="give one of"):
+        train_online({**config, "estimator": "eprop"}, 0)

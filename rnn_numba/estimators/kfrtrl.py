@@ -38,7 +38,7 @@ from .._kernels import engine
 from .._kernels.forward_mode import state_tangents
 from ..model import RNN
 from ..stream import Window
-from .online import online, require_forward_mode
+from .online import online, random_generator, require_forward_mode
 
 #: Keeps p0 and p1 finite where a norm is zero (at the start, u = A = 0).
 EPSILON = 1e-7
@@ -133,5 +133,5 @@ def kf_rtrl(
         RTRL's (of the full-BPTT gradient, at fixed parameters).
     """
     require_forward_mode(model, "KF-RTRL", cells=KRONECKER_CELLS, one_layer=True)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = random_generator(seed)
     return online(lambda model, n_batch: KroneckerInfluence(model, n_batch, rng), model, stream, targets, k, **options)

@@ -52,6 +52,11 @@ def require_forward_mode(model, method, cells=None, one_layer=False):
         raise ValueError(f"{method} here runs on one layer; the model has {model.num_layers} (rn.rtrl runs on stacks)")
 
 
+def random_generator(seed):
+    """A stochastic estimator's generator: ``seed`` itself if it is a numpy.random.Generator, else one seeded by it."""
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
 def _window(model, estimator, x, y, w, lengths, h0, c0, options):
     """Forward over one window with the model's current parameters, the estimator stepped through it.
 

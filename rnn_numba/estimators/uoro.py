@@ -30,7 +30,7 @@ from .._kernels import engine
 from .._kernels.forward_mode import immediate_vjp, state_tangents
 from ..model import RNN
 from ..stream import Window
-from .online import online, require_forward_mode
+from .online import online, random_generator, require_forward_mode
 from .rtrl import Influence
 
 #: Keeps rho0 and rho1 finite where a norm is zero (at the start, u = w = 0).
@@ -113,5 +113,5 @@ def uoro(
         RTRL's (of the full-BPTT gradient, at fixed parameters).
     """
     require_forward_mode(model, "UORO", one_layer=True)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = random_generator(seed)
     return online(lambda model, n_batch: RankOne(model, n_batch, rng), model, stream, targets, k, **options)
