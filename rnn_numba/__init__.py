@@ -5,7 +5,7 @@ from ._threads import get_num_threads, set_num_threads, threads
 from ._workspace import release_workspace
 from .bptt import Gradient
 from .compiling import warmup
-from .estimators import kf_rtrl, rflo, rtrl, snap1, uoro
+from .estimators import eprop, kf_rtrl, rflo, rtrl, snap1, uoro
 from .experiments import sweep
 from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
@@ -42,6 +42,7 @@ __all__ = [
     "kf_rtrl",
     "snap1",
     "rflo",
+    "eprop",
     "estimators",
     "from_torch",
     "to_torch",

@@ -269,3 +269,63 @@ def clipped_gradient(net, x, target, clip, loss="mse", reduction="mean"):
     views["W_hy"][...] = np.einsum("tbh,tbo->ho", h[0, 1:], dy)
     views["b_y"][...] = dy.sum(axis=(0, 1))
     return flat
+
+
+def eligibility_gradient(net, x, target, loss="mse", weights=None, reduction="mean", feedback=None):
+    """RFLO (leaky Elman) or e-prop (LSTM) of a one-layer net, per sequence and step, from the papers' equations.
+
+    Murray (2019), eLife 8:e43299: B_t = (1 - alpha) B_{t-1} + alpha f'(z_t) u_t,
+    with u_t = [x_t; h_{t-1}; 1]. Bellec et al. (2020), Nat. Commun.
+    11:3625, LSTM: eps_t = f_t eps_{t-1} + dc_t/dW, e_t = o_t tanh'(c_t) eps_t
+    + dh_t/dW. The gradient is sum_t L_t e_t with the learning signal
+    L_t = dL_t/dy_t @ feedback (W_hy^T by default); the readout's is exact.
+    Returns the flat gradient.
+    """
+    T, B, _ = x.shape
+    (p,) = layer_params(net)
+    H = net.n_hidden
+    lstm = net.cell.name == "lstm"
+    G = 4 if lstm else 1
+    bias = "b_h" in p
+    weights_in = np.vstack([p["W_xh"], p["W_hh"]] + ([p["b_h"][None, :]] if bias else []))
+    W_hy = np.asarray(net.params["W_hy"], float)
+    back = W_hy.T if feedback is None else np.asarray(feedback, float)
+    w = effective_weights(weights, None, T, B, reduction)
+    grad = np.zeros_like(weights_in)
+    readout = {"W_hy": np.zeros_like(W_hy), "b_y": np.zeros(net.n_out)}
+    for b in range(B):
+        h, c = np.zeros(H), np.zeros(H)
+        eps = np.zeros_like(weights_in)  # [input component, gate column]
+        for t in range(T):
+            u = np.concatenate([x[t, b], h] + ([[1.0]] if bias else []))
+            z = u @ weights_in
+            if lstm:
+                i, f, g, o = sigmoid(z[:H]), sigmoid(z[H : 2 * H]), np.tanh(z[2 * H : 3 * H]), sigmoid(z[3 * H :])
+                c_new = f * c + i * g
+                h_new = o * np.tanh(c_new)
+                dc_dz = np.concatenate([g * i * (1 - i), c * f * (1 - f), i * (1 - g**2), np.zeros(H)])
+                dh_dz_direct = np.concatenate([np.zeros(3 * H), np.tanh(c_new) * o * (1 - o)])
+                eps = np.tile(f, G) * eps + np.outer(u, dc_dz)
+                trace = np.tile(o * (1 - np.tanh(c_new) ** 2), G) * eps + np.outer(u, dh_dz_direct)
+                h, c = h_new, c_new
+            else:
+                alpha = net.cell_options["alpha"]
+                f, df = ACTIVATIONS[net.nonlinearity]
+                eps = (1 - alpha) * eps + alpha * np.outer(u, df(z))
+                trace = eps
+                h = (1 - alpha) * h + alpha * f(z)
+            y = h @ W_hy + np.asarray(net.params["b_y"], float)
+            _, dy = loss_terms(loss, y[None, None], target[t : t + 1, b : b + 1])
+            dy = w[t, b] * dy[0, 0]
+            readout["W_hy"] += np.outer(h, dy)
+            readout["b_y"] += dy
+            grad += trace * np.tile(dy @ back, G)
+    flat = np.zeros(net.n_params)
+    views = net.layout.views(flat)
+    names = net.layout.layers[0]
+    n_in = p["W_xh"].shape[0]
+    views[names["W_xh"]][...], views[names["W_hh"]][...] = grad[:n_in], grad[n_in : n_in + H]
+    if bias:
+        views[names["b_h"]][...] = grad[-1]
+    views["W_hy"][...], views["b_y"][...] = readout["W_hy"], readout["b_y"]
+    return flat

@@ -75,9 +75,8 @@ def influence_step(cell, x, h_prev, w_xh, inner, offsets, j_below, s_prev, s_nex
     ds_prev, ds_next : tuple of ndarray, shape (B, M, H) (c: (B, M, 0))
         J_{t-1} and J_t.
     r_dot : ndarray, shape (B, M, G*H)
-        J^h_{t-1} @ W_hh (one GEMM over the batch, the caller's), or zeros
-        for an estimator without the path through W_hh; the immediate
-        entries are added to it (and cleared again where it is all zeros).
+        J^h_{t-1} @ W_hh (one GEMM over the batch, the caller's); the
+        immediate entries are added to it.
     a_dot : ndarray, shape (M, G*H)
     inner_dot : ndarray, shape (M, n_inner)
     held : ndarray of bool, shape (B,)

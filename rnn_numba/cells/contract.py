@@ -139,6 +139,10 @@ class Cell:
         initialisation, on one layer's named views (an LSTM's forget bias).
     jvp : numba dispatcher, optional
         Forward mode, for the RTRL family of estimators.
+    cell_state_gates : tuple of int
+        The gates whose pre-activations reach the cell state c within a step
+        (an LSTM's i, f, g; not o, which reaches h only): the pattern of the
+        immediate influence on c that SnAp-1 keeps.
     check_settings : callable, optional
         ``check_settings(**settings)`` raises ValueError for values the cell
         cannot take (after the types are converted).
@@ -160,6 +164,7 @@ class Cell:
     inner_gradient: Callable = None
     initialise: Callable = None
     jvp: Callable = None
+    cell_state_gates: tuple = ()
     check_settings: Callable = None
     doc: str = ""
 

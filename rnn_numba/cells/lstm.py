@@ -125,6 +125,7 @@ LSTM = Cell(
     backward=backward,
     jvp=jvp,
     state=("h", "c"),
+    cell_state_gates=(0, 1, 2),
     cache_width=5,
     initialise=initialise,
     doc="LSTM with a forget gate, gates i, f, g, o (Hochreiter & Schmidhuber 1997; Gers et al. 2000)",

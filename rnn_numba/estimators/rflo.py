@@ -12,30 +12,18 @@ that is RTRL's update without the path through the recurrent weights
 (D_t ~ (1 - alpha) I); it is RTRL's where W_hh = 0. The error reaching the
 state is dL/dy_t @ W_hy^T, or, in Murray's rule, dL/dy_t @ B with a fixed
 random feedback matrix B (n_out, H). The readout's own gradient is exact.
-Each trace entry stays on its unit (the immediate pattern), so the cost is
-O(P) per step in principle; this implementation keeps RTRL's dense layout.
-One layer.
+Each trace stays on its parameter's unit: O(B P) time and memory per step
+(:class:`~rnn_numba.estimators.diagonal.DiagonalInfluence`). One layer.
 """
 
 from collections.abc import Iterable, Iterator
 
-import numpy as np
 from numpy.typing import ArrayLike
 
 from ..model import RNN
 from ..stream import Window
+from .diagonal import DiagonalInfluence, check_feedback
 from .online import online, require_forward_mode
-from .rtrl import Influence
-
-
-class EligibilityTraces(Influence):
-    """RFLO's traces: the influence updated through the leak and the immediate influence only."""
-
-    through_recurrence = False
-
-    def __init__(self, model, n_batch, feedback=None):
-        super().__init__(model, n_batch)
-        self.feedback = feedback
 
 
 def rflo(
@@ -65,11 +53,6 @@ def rflo(
         As :func:`rnn_numba.rtrl`'s.
     """
     require_forward_mode(model, "RFLO", cells=["leaky_elman"], one_layer=True)
-    if feedback is not None:
-        feedback = np.asarray(feedback, dtype=model.dtype)
-        if feedback.shape != (model.n_out, model.n_hidden) or not np.isfinite(feedback).all():
-            raise ValueError(
-                f"feedback must be a finite (n_out, H) = {(model.n_out, model.n_hidden)} matrix, got shape "
-                f"{feedback.shape}"
-            )
-    return online(lambda m, n_batch: EligibilityTraces(m, n_batch, feedback), model, stream, targets, k, **options)
+    feedback = check_feedback(model, feedback)
+    traces = lambda m, n_batch: DiagonalInfluence(m, n_batch, False, feedback)  # noqa: E731
+    return online(traces, model, stream, targets, k, **options)

@@ -56,17 +56,12 @@ def _available_bytes():
 class Influence:
     """The influence matrices of every layer, J^k (B, P_k, H) and J^k_c (B, P_k, H or 0), with their layout.
 
-    ``through_recurrence`` (a class attribute): J_{t-1} reaches J_t through
-    W_hh (RTRL); an approximation may drop that path and keep only the
-    cell's direct ones (RFLO).
-
     Parameters
     ----------
     model : RNN
     n_batch : int
     """
 
-    through_recurrence = True
     #: Maps dL/dy_t (B, n_out) to the dL/dh_t an estimator uses; None: the readout's W_hy^T (the exact one).
     feedback = None
 
@@ -129,8 +124,8 @@ class Influence:
             inner = engine.vector(theta, table, k, engine.INNER)
             j_h, j_c, new_h, new_c = self.h[k], self.c[k], self._next_h[k], self._next_c[k]
             r_dot = self._r_dot[k]
-            if self.through_recurrence:  # D_t J_{t-1} through W_hh: one GEMM over every sequence and direction
-                np.matmul(j_h.reshape(n_batch * end, n_hidden), w_hh, out=r_dot.reshape(n_batch * end, -1))
+            # D_t J_{t-1} through W_hh: one GEMM over every sequence and direction
+            np.matmul(j_h.reshape(n_batch * end, n_hidden), w_hh, out=r_dot.reshape(n_batch * end, -1))
             # the lower layers' directions reach this layer through its input (J^{k-1}_t @ W_xh)
             below, layer_input = (self._no_below, x_t) if k == 0 else (self.h[k - 1], work.h[k - 1, t + 1])
             influence_step(

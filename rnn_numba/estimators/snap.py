@@ -7,58 +7,26 @@ immediate influence M_t::
 
     J_t = (D_t J_{t-1} + M_t) * pattern(M)
 
-For the cells here (gate blocks H wide, unit j of every gate feeding unit j
-of the state) a parameter that writes gate column g H + j influences only
+In the cells here a parameter that writes gate column g H + j influences only
 unit j of the state (h and c) in one step, so SnAp-1 keeps one (Elman, GRU)
-or two (LSTM) entries per parameter. It is exact where the recurrent weights
-of every gate are diagonal (no unit reaches another), and biased otherwise.
-
-This implementation keeps the dense influence and masks it, which gives the
-estimator's values at RTRL's cost; a sparse one (O(B P) per step) is future
-work. One layer.
+or two (LSTM) entries per parameter, and the masked product D_t J_{t-1} needs
+only the diagonal of D_t (unit j on itself: through W_hh[j, g H + j] and the
+cell's direct path); for the LSTM, an output gate's parameter is kept on
+h only (it reaches c in two steps). It is exact where no unit reaches
+another through W_hh (diagonal recurrent weights; for the LSTM, none into
+the gates that write c), and biased otherwise. Kept sparse
+(:class:`~rnn_numba.estimators.diagonal.DiagonalInfluence`): O(B P) time and
+memory per step, like a step of BPTT. One layer.
 """
 
 from collections.abc import Iterable, Iterator
 
-import numpy as np
 from numpy.typing import ArrayLike
 
 from ..model import RNN
 from ..stream import Window
+from .diagonal import DiagonalInfluence
 from .online import online, require_forward_mode
-from .rtrl import Influence
-
-
-def immediate_pattern(model):
-    """The (P, H) mask of the state units each parameter of layer 0 influences in one step (P = its parameters)."""
-    offsets, ends = Influence.layout(model)
-    n_hidden, width = model.n_hidden, model.cell.n_gates * model.n_hidden
-    pattern = np.zeros((ends[0], n_hidden), dtype=bool)
-    table = model.layout.table
-    for role, start in enumerate(offsets[0]):
-        if start < 0:
-            continue
-        size = int(table[0, role, 1]) * int(table[0, role, 2])
-        columns = np.arange(size)
-        # a projection block is stored row-major with G H columns; the inner block has one entry per unit
-        unit = (columns % width) % n_hidden if role < 3 else columns % n_hidden
-        pattern[start + columns, unit] = True
-    return pattern
-
-
-class SparseInfluence(Influence):
-    """RTRL's influence masked to the immediate pattern after every step."""
-
-    def __init__(self, model, n_batch):
-        super().__init__(model, n_batch)
-        self.pattern = immediate_pattern(model)
-
-    def step(self, model, theta, work, x_t, t, held):
-        """RTRL's step, then the mask."""
-        super().step(model, theta, work, x_t, t, held)
-        self.h[0] *= self.pattern
-        if self.c[0].shape[2]:
-            self.c[0] *= self.pattern
 
 
 def snap1(
@@ -73,7 +41,8 @@ def snap1(
     Parameters
     ----------
     model : RNN
-        One layer of any cell with a forward-mode step (Elman, LSTM, GRU).
+        One layer of any cell with a forward-mode step (Elman, leaky Elman,
+        LSTM, GRU).
     stream, targets, k, **options
         As for :func:`rnn_numba.rtrl`.
 
@@ -83,4 +52,4 @@ def snap1(
         As :func:`rnn_numba.rtrl`'s.
     """
     require_forward_mode(model, "SnAp-1", one_layer=True)
-    return online(SparseInfluence, model, stream, targets, k, **options)
+    return online(lambda m, n_batch: DiagonalInfluence(m, n_batch, True), model, stream, targets, k, **options)
