@@ -72,6 +72,22 @@ def test_rtrl_first_window_is_the_first_tbptt_window_and_frozen_blocks_get_no_gr
     assert not net.layout.views(first_rtrl.grad)["W_hy"].any()
 
 
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_every_rtrl_window_is_the_tbptt_window_that_reaches_back_to_the_start(cell, num_layers):
+    # TBPTT(k, k2 >= T + k): each window's losses backpropagated through all of the history, as RTRL carries it
+    net, x, y, weights = problem(cell, num_layers, n_steps=8)
+    windows = list(rn.rtrl(net, x, y, 3, weights=weights))
+    truncated = list(rn.tbptt(net, x, y, 3, 8 + 3, weights=weights))
+    assert [(w.start, w.stop) for w in windows] == [(w.loss_start, w.stop) for w in truncated]
+    for online, backward in zip(windows, truncated, strict=True):
+        assert relative_error(online.grad, backward.grad) < 1e-10
+        assert online.loss == pytest.approx(backward.loss, rel=1e-12)
+    # and a shorter reach is what RTRL is not: TBPTT(3, 3) drops the history of the later windows
+    chunked = list(rn.tbptt(net, x, y, 3, 3, weights=weights))
+    assert relative_error(windows[-1].grad, chunked[-1].grad) > 1e-4
+
+
 def test_rtrl_honours_parameter_changes_between_windows():
     net, x, y, weights = problem("elman")
     before = net.theta.copy()

@@ -186,3 +186,128 @@ def immediate_vjp(cell, x, ds, inner, s_prev, s_next, cache_t, offsets, out, da,
             cell.inner_gradient(
                 inner, h_prev[b : b + 1], c_prev[b : b + 1], cache_t[b : b + 1], da[b : b + 1], d_r[b : b + 1], d_inner
             )
+
+
+@jit_kernel
+def diagonal_window(cell, x, h, c, cache, w_hh, inner, offsets, through_recurrence, writes_c, held, dh,
+                    j_h, j_c, grad, towards_h, towards_c, da, dr, scratch):  # fmt: skip
+    """A window of the influence kept on each parameter's own unit (SnAp-1, RFLO, e-prop), its gradient summed.
+
+    Sequence by sequence (its influence stays in cache) and step by step:
+    the unit-diagonal blocks of D_t from the cell's ``jvp`` along all-ones
+    tangents of h and of c (with r_dot[g H + j] = W_hh[j, g H + j] when the
+    path through W_hh is kept), the immediate influence on each unit from one
+    backward step of the cell per state part with all-ones cotangents
+    (dL/da, dL/dr: columns of M_t up to the input factor), then, per
+    parameter p of unit j = p mod H and gate column q, with input factor u
+    (x_t[i], h_{t-1}[i] or 1)::
+
+        J^h[p] <- D^hh_j J^h[p] + D^hc_j J^c[p] + m^h_q u
+        J^c[p] <- (D^ch_j J^h[p] + D^cc_j J^c[p] + m^c_q u) [gate of q writes c]
+        grad[p] += dh_t[j] J^h[p]
+
+    Parameters
+    ----------
+    cell : configured cell
+    x : ndarray, shape (T, B, n_in)
+    h, c : ndarray, shape (T + 1, B, H) (c: (T + 1, B, 0) without a cell state)
+        The window's states, from its forward pass.
+    cache : ndarray, shape (T, B, cache_width*H)
+    w_hh : ndarray, shape (H, G*H)
+    inner : ndarray, shape (n_inner,)
+    offsets : ndarray of int64, shape (4,)
+        As in :func:`add_immediate_influence`; every block H-aligned, the
+        inner block one parameter per unit (a GRU's b_hn).
+    through_recurrence : bool
+    writes_c : ndarray of bool, shape (G*H,)
+        Whether gate column q writes c (read with a cell state only).
+    held : ndarray of bool, shape (T, B)
+        Steps past a sequence's length: its influence is held (and its dh is zero).
+    dh : ndarray, shape (T, B, H)
+        dL_t/dh_t, or the learning signal that replaces it.
+    j_h, j_c : ndarray, shape (B, P) (j_c: (B, 0) without a cell state)
+        The kept influence, entry p on unit p mod H; updated in place.
+    grad : ndarray, shape (>= P,)
+        Receives the window's estimate in its first P entries.
+    towards_h, towards_c : tuple of ndarray, shape (B, H) (c parts (B, 0) without a cell state)
+        All-ones cotangents of h and of c (zeros elsewhere).
+    da, dr : ndarray, shape (B, G*H)
+    scratch : tuple of ndarray, shape (B, H)
+        Work arrays of the cell's backward step.
+    """
+    n_steps, n_batch, n_in = x.shape
+    n_hidden, width = h.shape[2], w_hh.shape[1]
+    has_c = j_c.shape[1] > 0
+    n_dirs = 2 if has_c else 1
+    dtype = h.dtype
+    one, zero = dtype.type(1), dtype.type(0)
+    a_dot = np.zeros((n_dirs, width), dtype)
+    r_dot = np.zeros((n_dirs, width), dtype)
+    inner_dot = np.zeros((n_dirs, inner.shape[0]), dtype)
+    unit_h, unit_c = np.zeros((n_dirs, n_hidden), dtype), np.zeros((n_dirs, c.shape[2]), dtype)
+    unit_h[0, :] = one  # direction 0: all of h_{t-1}; direction 1: all of c_{t-1}
+    if has_c:
+        unit_c[1, :] = one
+    if through_recurrence:
+        for g in range(width // n_hidden):
+            for j in range(n_hidden):
+                r_dot[0, g * n_hidden + j] = w_hh[j, g * n_hidden + j]
+    d_h, d_c = np.zeros((n_dirs, n_hidden), dtype), np.zeros((n_dirs, c.shape[2]), dtype)
+    m_h, m_c = np.zeros((2, width), dtype), np.zeros((2, width), dtype)  # rows: dL/da, dL/dr
+    m_inner = np.zeros(inner.shape[0], dtype)
+    columns = np.zeros((5, width), dtype)  # per gate column: D^hh, D^hc, D^ch, D^cc of its unit, and dh_t
+    col_hh, col_hc, col_ch, col_cc, col_dh = columns[0], columns[1], columns[2], columns[3], columns[4]
+    for b in range(n_batch):
+        jh, jc = j_h[b], j_c[b]
+        for t in range(n_steps):
+            if held[t, b]:
+                continue
+            s_prev, s_next, cache_t = (h[t], c[t]), (h[t + 1], c[t + 1]), cache[t]
+            cell.jvp(b, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t, (unit_h, unit_c), (d_h, d_c))
+            for part in range(n_dirs):
+                towards = towards_h if part == 0 else towards_c
+                cell.backward(b, b + 1, towards, inner, s_prev, s_next, cache_t, da, dr, scratch)
+                m = m_h if part == 0 else m_c
+                for q in range(width):
+                    m[0, q] = da[b, q]
+                    m[1, q] = dr[b, q] if cell.separate_recurrent_delta else da[b, q]
+                if part == 0 and offsets[3] >= 0:
+                    m_inner[:] = zero
+                    d_r = dr if cell.separate_recurrent_delta else da
+                    cell.inner_gradient(inner, h[t, b : b + 1], c[t, b : b + 1], cache_t[b : b + 1],
+                                        da[b : b + 1], d_r[b : b + 1], m_inner)  # fmt: skip
+            # per gate column q (unit j = q mod H): the coefficients of the update, so that the loop over a
+            # block's rows runs over contiguous entries
+            for q in range(width):
+                j = q % n_hidden
+                col_hh[q], col_dh[q] = d_h[0, j], dh[t, b, j]
+                if has_c:
+                    col_hc[q], col_ch[q], col_cc[q] = d_h[1, j], d_c[0, j], d_c[1, j]
+            for role in range(3):  # W_xh (input factor x_t[i]), W_hh (h_{t-1}[i], meets dL/dr), b_h (1)
+                start = offsets[role]
+                if start < 0:
+                    continue
+                rows = n_in if role == 0 else (n_hidden if role == 1 else 1)
+                mh, mc = m_h[1 if role == 1 else 0], m_c[1 if role == 1 else 0]
+                for i in range(rows):
+                    u = x[t, b, i] if role == 0 else (h[t, b, i] if role == 1 else one)
+                    row = start + i * width
+                    if has_c:
+                        for q in range(width):
+                            old_h, old_c = jh[row + q], jc[row + q]
+                            new_h = col_hh[q] * old_h + col_hc[q] * old_c + mh[q] * u
+                            new_c = col_ch[q] * old_h + col_cc[q] * old_c + mc[q] * u
+                            jh[row + q] = new_h
+                            jc[row + q] = new_c if writes_c[q] else zero
+                            grad[row + q] += col_dh[q] * new_h
+                    else:
+                        for q in range(width):
+                            new_h = col_hh[q] * jh[row + q] + mh[q] * u
+                            jh[row + q] = new_h
+                            grad[row + q] += col_dh[q] * new_h
+            if offsets[3] >= 0:  # the inner block (a GRU's b_hn): one parameter per unit, input factor 1
+                start = offsets[3]
+                for q in range(inner.shape[0]):
+                    new_h = col_hh[q] * jh[start + q] + m_inner[q]
+                    jh[start + q] = new_h
+                    grad[start + q] += col_dh[q] * new_h

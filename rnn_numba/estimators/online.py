@@ -14,7 +14,9 @@ with the readout's exact one. An estimator is an object with two methods::
     add_gradient(grad, dh)                   grad += its estimate of dL_t/dtheta, given dh = dL_t/dh_t (B, H)
 
 where ``held`` (B,) marks the sequences whose state step t copies forward
-(past their length). An estimator with a ``feedback`` matrix (n_out, H) gets
+(past their length); or with one method that does a whole window in a
+compiled loop, ``window(model, theta, work, x, held, dh, grad)``, with x
+(T, B, n_in), held (T, B) and dh (T, B, H). An estimator with a ``feedback`` matrix (n_out, H) gets
 dh = dL/dy_t @ feedback instead of the exact dL/dy_t @ W_hy^T (random
 feedback, as in RFLO).
 """
@@ -88,11 +90,17 @@ def _window(model, estimator, x, y, w, lengths, h0, c0, options):
         engine.forward(model.cell_settings, theta, table, inputs.x, inputs.lengths, work, settings, threads)
         value = engine.readout_loss(theta, table, objective, work, grad, threads)  # the readout's gradient, dL/dy
         engine.inject(theta, table, work.dy, work.message, threads)  # dL/dh_t of the top layer, every step
-    for t in range(n_steps):
-        held = inputs.lengths <= t if ended is None else (inputs.lengths <= t) | ended
-        estimator.step(model, theta, work, inputs.x[t], t, held)
-        feedback = getattr(estimator, "feedback", None)
-        estimator.add_gradient(grad, work.message[t] if feedback is None else work.dy[t] @ feedback)
+    held = np.arange(n_steps)[:, None] >= inputs.lengths[None, :]  # (T, B): steps past a sequence's length
+    if ended is not None:
+        held |= ended[None, :]
+    feedback = getattr(estimator, "feedback", None)
+    dh = work.message[:n_steps] if feedback is None else work.dy[:n_steps] @ feedback
+    if hasattr(estimator, "window"):  # a compiled loop over the window's steps
+        estimator.window(model, theta, work, inputs.x, held, np.ascontiguousarray(dh), grad)
+    else:
+        for t in range(n_steps):
+            estimator.step(model, theta, work, inputs.x[t], t, held[t])
+            estimator.add_gradient(grad, dh[t])
     if model.frozen:
         views = model.layout.views(grad)
         for name in model.frozen:
