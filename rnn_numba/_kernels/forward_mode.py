@@ -18,7 +18,7 @@ that its tangents stay in cache.
 
 import numpy as np
 
-from .jit import jit_kernel
+from .jit import jit_kernel, jit_step_kernel
 
 
 @jit_kernel
@@ -311,3 +311,91 @@ def diagonal_window(cell, x, h, c, cache, w_hh, inner, offsets, through_recurren
                     new_h = col_hh[q] * jh[start + q] + m_inner[q]
                     jh[start + q] = new_h
                     grad[start + q] += col_dh[q] * new_h
+
+
+@jit_step_kernel
+def squared_norm(a):
+    """sum(a**2) of a 1-D array, in eight interleaved partial sums.
+
+    Without reassociation (the package's fastmath policy) one running sum
+    waits on each add's latency; eight independent ones do not.
+    """
+    n = a.shape[0]
+    partial = np.zeros(8, a.dtype)
+    for start in range(0, n - n % 8, 8):
+        for lane in range(8):
+            partial[lane] += a[start + lane] * a[start + lane]
+    total = partial.sum()
+    for p in range(n - n % 8, n):
+        total += a[p] * a[p]
+    return total
+
+
+@jit_kernel
+def rank_one_window(cell, x, h, c, cache, w_hh, inner, offsets, held, dh, signs_h, signs_c, u_h, u_c, w, grad,
+                    epsilon, v_h, v_c, vm, da, dr, scratch):  # fmt: skip
+    """A window of UORO's rank-one influence u w^T, its gradient estimate summed (Tallec & Ollivier 2017).
+
+    Sequence by sequence and step by step, with v the step's random signs::
+
+        u <- rho0 D_t u + rho1 v,   w <- w / rho0 + v^T M_t / rho1,   grad += (dh_t . u) w
+        rho0 = sqrt((||w|| + eps) / (||D_t u|| + eps)),  rho1 = sqrt((||v^T M_t|| + eps) / (||v|| + eps))
+
+    D_t u by the cell's ``jvp`` (r_dot = u_h @ W_hh), v^T M_t by
+    :func:`immediate_vjp` on the sequence's row.
+
+    Parameters
+    ----------
+    cell, x, h, c, cache, w_hh, inner, offsets, held, dh
+        As in :func:`diagonal_window`.
+    signs_h, signs_c : ndarray, shape (T, B, H) (c: (T, B, 0) without a cell state)
+        The random signs of every step.
+    u_h, u_c : ndarray, shape (B, H) (c: (B, 0))
+    w : ndarray, shape (B, P)
+        UORO's state, updated in place.
+    grad : ndarray, shape (>= P,)
+    epsilon : float
+        Keeps rho0 and rho1 finite where a norm is zero.
+    v_h, v_c : ndarray, shape (1, H) (c: (1, 0))
+    vm : ndarray, shape (1, P)
+    da, dr : ndarray, shape (1, G*H)
+    scratch : tuple of ndarray, shape (1, H)
+        Work arrays.
+    """
+    n_steps, n_batch = x.shape[0], x.shape[1]
+    n_hidden, width, n_params = h.shape[2], w_hh.shape[1], w.shape[1]
+    dtype = h.dtype
+    a_dot = np.zeros((1, width), dtype)
+    r_dot = np.zeros((1, width), dtype)
+    inner_dot = np.zeros((1, inner.shape[0]), dtype)
+    du_h, du_c = np.zeros((1, n_hidden), dtype), np.zeros((1, u_c.shape[1]), dtype)
+    v_norm = np.sqrt(dtype.type(n_hidden + u_c.shape[1]))
+    zero = dtype.type(0)
+    for b in range(n_batch):
+        w_b = w[b]
+        for t in range(n_steps):
+            if held[t, b]:
+                continue
+            s_prev, s_next = (h[t, b : b + 1], c[t, b : b + 1]), (h[t + 1, b : b + 1], c[t + 1, b : b + 1])
+            cache_t = cache[t, b : b + 1]
+            r_dot[0, :] = np.dot(u_h[b], w_hh)  # D_t u's recurrent tangent
+            cell.jvp(0, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t, (u_h[b : b + 1], u_c[b : b + 1]),
+                     (du_h, du_c))  # fmt: skip
+            v_h[0, :], v_c[0, :] = signs_h[t, b], signs_c[t, b]
+            immediate_vjp(cell, x[t, b : b + 1], (v_h, v_c), inner, s_prev, s_next, cache_t, offsets, vm, da, dr,
+                          scratch)  # fmt: skip
+            m = vm[0]
+            du_norm = np.sqrt(squared_norm(du_h[0]) + squared_norm(du_c[0]))
+            rho0 = np.sqrt((np.sqrt(squared_norm(w_b)) + epsilon) / (du_norm + epsilon))
+            rho1 = np.sqrt((np.sqrt(squared_norm(m)) + epsilon) / (v_norm + epsilon))
+            signal = zero
+            for j in range(n_hidden):
+                u_h[b, j] = rho0 * du_h[0, j] + rho1 * v_h[0, j]
+                signal += dh[t, b, j] * u_h[b, j]
+            for j in range(du_c.shape[1]):
+                u_c[b, j] = rho0 * du_c[0, j] + rho1 * v_c[0, j]
+            keep, add = 1 / rho0, 1 / rho1
+            for p in range(n_params):
+                w_new = w_b[p] * keep + m[p] * add
+                w_b[p] = w_new
+                grad[p] += signal * w_new
