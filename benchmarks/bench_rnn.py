@@ -203,22 +203,28 @@ class OnlineTBPTT:
 class OnlineEstimators:
     """The online estimators over 20 steps, an update every step: the time and peak memory per 20 steps.
 
-    RTRL and SnAp-1 (dense here) carry an influence of B x P x H numbers and
-    cost O(P H G H) per step; UORO a rank-one factor, O(P) plus a cell step;
-    KF-RTRL (Elman only) u (x) A, O(H^3) per step.
+    RTRL carries an influence of B x P x H numbers and costs O(P H G H) per
+    step; SnAp-1, RFLO and e-prop keep one entry per parameter (O(B P), a
+    compiled loop per window), UORO a rank-one factor (O(B P) plus a cell
+    step); KF-RTRL (Elman cells) u (x) A, O(H^3) per step. Each on the cells
+    it runs on (RFLO: the leaky Elman cell, alpha = 0.5; e-prop: the LSTM).
     n_in = 8, 8 outputs, float64.
     """
 
-    params = (["rtrl", "snap1", "uoro", "kf_rtrl"], ["elman", "lstm"], [16, 32], [1, 16])
+    params = (
+        ["rtrl", "snap1", "uoro", "kf_rtrl", "rflo", "eprop"], ["elman", "leaky_elman", "lstm"], [16, 32], [1, 16]
+    )  # fmt: skip
     param_names = ["estimator", "cell", "H", "B"]
+    CELLS = {"kf_rtrl": ("elman", "leaky_elman"), "rflo": ("leaky_elman",), "eprop": ("lstm",)}
 
     def setup(self, estimator, cell, n_hidden, n_batch):
         import rnn_numba as rn
 
-        if estimator == "kf_rtrl" and cell != "elman":
-            raise NotImplementedError("KF-RTRL runs on the Elman cells")  # asv skips the point
+        if cell not in self.CELLS.get(estimator, (cell,)):
+            raise NotImplementedError(f"{estimator} runs on {self.CELLS[estimator]}")  # asv skips the point
         self.estimator = getattr(rn, estimator)
-        self.net, self.x, self.y = problem(20, n_batch, n_hidden, "float64", cell, n_in=8)
+        options = {"alpha": 0.5} if cell == "leaky_elman" else None
+        self.net, self.x, self.y = problem(20, n_batch, n_hidden, "float64", cell, n_in=8, cell_options=options)
         self.run()
 
     def run(self):

@@ -344,50 +344,60 @@ def measure_rtrl(points, dtypes, repeats, peers):
     return {"machine": machine(), "records": records}
 
 
-ESTIMATORS = ("rtrl", "uoro", "kf_rtrl", "snap1", "rflo")
+#: The estimators timed on each cell: every one on the leaky Elman cell that it runs on, and on the LSTM
+#: those of O(B P) a step (RTRL's and KF-RTRL's are for the Elman cells' sizes).
+ESTIMATORS = {"leaky_elman": ("rtrl", "uoro", "kf_rtrl", "snap1", "rflo"), "lstm": ("uoro", "snap1", "eprop")}
 
 
 def measure_estimators(points, dtypes, repeats):
     """Time per step of every online estimator against one forward + backward step of BPTT, same size, same process.
 
-    The leaky Elman cell (alpha = 0.5) so that every estimator runs on it; each
-    over one window of T steps (k = T), BPTT the full gradient of the same T
-    steps (``loss_and_grad``); per step = per call / T.
+    On the leaky Elman cell (alpha = 0.5) and the LSTM (:data:`ESTIMATORS`);
+    each over one window of T steps (k = T), BPTT the full gradient of the
+    same T steps of the same network (``loss_and_grad``); per step = per
+    call / T.
     """
     records = []
     for dt in dtypes:
         for T, B, n_in, H in points:
-            net = rn.Elman(n_in, H, 1, alpha=0.5, dtype=np.dtype(dt).type, seed=0)
-            _, x, y = problem("elman", T, B, n_in, H, np.dtype(dt).type)
-            times = median_times(estimator_runs(net, x, y), repeats, min_time=0.05)
-            per_step = {name: v / T for name, v in times.items()}
-            record = {"cell": "leaky_elman", "dtype": dt, "T": T, "B": B, "n_in": n_in, "H": H,
-                      "seconds_per_step": per_step,
-                      "ratio_to_bptt": {name: v / per_step["bptt"] for name, v in per_step.items()}}  # fmt: skip
-            records.append(record)
-            cols = [f"{dt:7s} H={H:3d} B={B:3d}"] + [
-                f"{name} {1e6 * v:8.1f} us ({record['ratio_to_bptt'][name]:.1f}x)" for name, v in per_step.items()
-            ]
-            print(" | ".join(cols), flush=True)
+            for cell, names in ESTIMATORS.items():
+                options = {"alpha": 0.5} if cell == "leaky_elman" else None
+                net = rn.RNN(cell, n_in, H, 1, dtype=np.dtype(dt).type, seed=0, cell_options=options)
+                _, x, y = problem("elman", T, B, n_in, H, np.dtype(dt).type)
+                times = median_times(estimator_runs(net, x, y, names), repeats, min_time=0.05)
+                per_step = {name: v / T for name, v in times.items()}
+                record = {"cell": cell, "dtype": dt, "T": T, "B": B, "n_in": n_in, "H": H,
+                          "seconds_per_step": per_step,
+                          "ratio_to_bptt": {name: v / per_step["bptt"] for name, v in per_step.items()}}  # fmt: skip
+                records.append(record)
+                cols = [f"{cell:11s} {dt:7s} H={H:3d} B={B:3d}"] + [
+                    f"{name} {1e6 * v:8.1f} us ({record['ratio_to_bptt'][name]:.1f}x)" for name, v in per_step.items()
+                ]
+                print(" | ".join(cols), flush=True)
     return {"machine": machine(), "records": records}
 
 
-def estimator_runs(net, x, y):
-    """BPTT's gradient and each estimator's over one window of the whole sequence, as functions to time."""
+def estimator_runs(net, x, y, names):
+    """BPTT's gradient and each named estimator's over one window of the whole sequence, as functions to time."""
     runs = {"bptt": lambda: net.loss_and_grad(x, y)}
-    for name in ESTIMATORS:
+    for name in names:
         runs[name] = lambda name=name: next(getattr(rn, name)(net, x, y, x.shape[0])).grad
     return runs
 
 
 def estimators_markdown(results):
     """Microseconds per step of each estimator, and its ratio to a step of BPTT, as a Markdown table."""
-    names = ("bptt", *ESTIMATORS)
-    lines = ["| dtype | H | B | " + " | ".join(names) + " |", "| --- | --- | --- |" + " --- |" * len(names)]
+    names = ["bptt"] + list(dict.fromkeys(n for names in ESTIMATORS.values() for n in names))
+    lines = [
+        "| cell | dtype | H | B | " + " | ".join(names) + " |",
+        "| --- | --- | --- | --- |" + " --- |" * len(names),
+    ]
     for r in results["records"]:
         t, q = r["seconds_per_step"], r["ratio_to_bptt"]
-        cells = [f"{1e6 * t[n]:.3g} ({q[n]:.1f}x)" for n in names]
-        lines.append(f"| {r['dtype']} | {r['H']} | {r['B']} | " + " | ".join(cells) + " |")
+        cells = [f"{1e6 * t[n]:.3g} ({q[n]:.1f}x)" if n in t else "-" for n in names]
+        lines.append(
+            f"| {r.get('cell', 'leaky_elman')} | {r['dtype']} | {r['H']} | {r['B']} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines)
 
 

@@ -80,13 +80,13 @@ PATHS = (
     ("recomputed gates, batch", 2, 2, {"recompute": True}),
     ("truncations", 1, 2, {"tbptt": (1, 2)}),
     ("truncations, batch", 2, 2, {"horizon": 1}),
-    ("online estimators", 2, 2, None),  # RTRL (stacked) and UORO, for a cell with a forward-mode step
+    ("online estimators", 2, 2, None),  # RTRL (stacked), UORO and SnAp-1, for a cell with a forward-mode step
 )
 
 
 def _online_estimators(net, x):
-    """Run RTRL on the stacked ``net`` and UORO on one layer of its cell, for a cell with a forward-mode step."""
-    from .estimators import rtrl, uoro
+    """RTRL on the stacked ``net``, UORO and SnAp-1 (RFLO's and e-prop's kernel too) on one layer of its cell."""
+    from .estimators import rtrl, snap1, uoro
     from .model import RNN
 
     if net.cell.jvp is None:
@@ -95,6 +95,7 @@ def _online_estimators(net, x):
     next(rtrl(net, x, y, 2))
     one_layer = RNN(net.cell, 1, 2, 1, dtype=net.dtype, seed=0, cell_options=net.cell_options)
     next(uoro(one_layer, x, y, 2))
+    next(snap1(one_layer, x, y, 2))
 
 
 def warmup(

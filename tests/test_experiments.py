@@ -358,4 +358,6 @@ def test_train_online_aligns_rtrl_with_itself_and_seeds_the_stochastic_estimator
     np.testing.assert_array_equal(first["loss"], again["loss"])
     assert (first["alignment"] < 1 - 1e-6).all()
     with pytest.raises(ValueError, match="give one of"):
+        train_online({**config, "estimator": "kernl"}, 0)
+    with pytest.raises(ValueError, match=r"e-prop runs on the cells \['lstm'\]"):  # the task's cell is leaky Elman
         train_online({**config, "estimator": "eprop"}, 0)
