@@ -17,8 +17,10 @@ that its tangents stay in cache.
 """
 
 import numpy as np
+from numba import prange
 
-from .jit import jit_kernel, jit_step_kernel
+from .jit import jit_kernel, jit_parallel_kernel
+from .recurrence import _chunk
 
 
 @jit_kernel
@@ -190,7 +192,7 @@ def immediate_vjp(cell, x, ds, inner, s_prev, s_next, cache_t, offsets, out, da,
 
 @jit_kernel
 def diagonal_window(cell, x, h, c, cache, w_hh, inner, offsets, through_recurrence, writes_c, held, dh,
-                    j_h, j_c, grad, towards_h, towards_c, da, dr, scratch):  # fmt: skip
+                    j_h, j_c, grad, threads):  # fmt: skip
     """A window of the influence kept on each parameter's own unit (SnAp-1, RFLO, e-prop), its gradient summed.
 
     Sequence by sequence (its influence stays in cache) and step by step:
@@ -229,18 +231,42 @@ def diagonal_window(cell, x, h, c, cache, w_hh, inner, offsets, through_recurren
         The kept influence, entry p on unit p mod H; updated in place.
     grad : ndarray, shape (>= P,)
         Receives the window's estimate in its first P entries.
-    towards_h, towards_c : tuple of ndarray, shape (B, H) (c parts (B, 0) without a cell state)
-        All-ones cotangents of h and of c (zeros elsewhere).
-    da, dr : ndarray, shape (B, G*H)
-    scratch : tuple of ndarray, shape (B, H)
-        Work arrays of the cell's backward step.
+    threads : int or None
+        Chunks of sequences to run on Numba's threads (each its own
+        gradient, summed after), or None: the calling thread.
     """
+    args = (cell, x, h, c, cache, w_hh, inner, offsets, through_recurrence, writes_c, held, dh, j_h, j_c)
+    if isinstance(threads, int):
+        partial = np.zeros((threads, j_h.shape[1]), grad.dtype)
+        _diagonal_parallel(args, partial, threads)
+        for chunk in range(threads):
+            grad[: partial.shape[1]] += partial[chunk]
+    else:
+        _diagonal_rows(args, grad, np.int64(0), np.int64(x.shape[1]))
+
+
+@jit_parallel_kernel
+def _diagonal_parallel(args, partial, n_chunks):
+    for chunk in prange(n_chunks):
+        b0, b1 = _chunk(chunk, n_chunks, args[1].shape[1])
+        _diagonal_rows(args, partial[chunk], b0, b1)
+
+
+@jit_kernel
+def _diagonal_rows(args, grad, b0, b1):
+    """:func:`diagonal_window` for sequences b0:b1, with work arrays of its own."""
+    cell, x, h, c, cache, w_hh, inner, offsets, through_recurrence, writes_c, held, dh, j_h, j_c = args
     n_steps, n_batch, n_in = x.shape
     n_hidden, width = h.shape[2], w_hh.shape[1]
     has_c = j_c.shape[1] > 0
     n_dirs = 2 if has_c else 1
     dtype = h.dtype
     one, zero = dtype.type(1), dtype.type(0)
+    # the cell's backward step: all-ones cotangents of h and of c, its outputs and scratch (rows b0:b1 used)
+    towards_h = (np.ones((n_batch, n_hidden), dtype), np.zeros((n_batch, c.shape[2]), dtype))
+    towards_c = (np.zeros((n_batch, n_hidden), dtype), np.ones((n_batch, c.shape[2]), dtype))
+    da, dr = np.zeros((n_batch, width), dtype), np.zeros((n_batch, width), dtype)
+    scratch = (np.zeros((n_batch, n_hidden), dtype), np.zeros((n_batch, c.shape[2]), dtype))
     a_dot = np.zeros((n_dirs, width), dtype)
     r_dot = np.zeros((n_dirs, width), dtype)
     inner_dot = np.zeros((n_dirs, inner.shape[0]), dtype)
@@ -257,7 +283,7 @@ def diagonal_window(cell, x, h, c, cache, w_hh, inner, offsets, through_recurren
     m_inner = np.zeros(inner.shape[0], dtype)
     columns = np.zeros((5, width), dtype)  # per gate column: D^hh, D^hc, D^ch, D^cc of its unit, and dh_t
     col_hh, col_hc, col_ch, col_cc, col_dh = columns[0], columns[1], columns[2], columns[3], columns[4]
-    for b in range(n_batch):
+    for b in range(b0, b1):
         jh, jc = j_h[b], j_c[b]
         for t in range(n_steps):
             if held[t, b]:
@@ -313,27 +339,9 @@ def diagonal_window(cell, x, h, c, cache, w_hh, inner, offsets, through_recurren
                     grad[start + q] += col_dh[q] * new_h
 
 
-@jit_step_kernel
-def squared_norm(a):
-    """sum(a**2) of a 1-D array, in eight interleaved partial sums.
-
-    Without reassociation (the package's fastmath policy) one running sum
-    waits on each add's latency; eight independent ones do not.
-    """
-    n = a.shape[0]
-    partial = np.zeros(8, a.dtype)
-    for start in range(0, n - n % 8, 8):
-        for lane in range(8):
-            partial[lane] += a[start + lane] * a[start + lane]
-    total = partial.sum()
-    for p in range(n - n % 8, n):
-        total += a[p] * a[p]
-    return total
-
-
 @jit_kernel
 def rank_one_window(cell, x, h, c, cache, w_hh, inner, offsets, held, dh, signs_h, signs_c, u_h, u_c, w, grad,
-                    epsilon, v_h, v_c, vm, da, dr, scratch):  # fmt: skip
+                    epsilon, threads):  # fmt: skip
     """A window of UORO's rank-one influence u w^T, its gradient estimate summed (Tallec & Ollivier 2017).
 
     Sequence by sequence and step by step, with v the step's random signs::
@@ -356,38 +364,71 @@ def rank_one_window(cell, x, h, c, cache, w_hh, inner, offsets, held, dh, signs_
     grad : ndarray, shape (>= P,)
     epsilon : float
         Keeps rho0 and rho1 finite where a norm is zero.
-    v_h, v_c : ndarray, shape (1, H) (c: (1, 0))
-    vm : ndarray, shape (1, P)
-    da, dr : ndarray, shape (1, G*H)
-    scratch : tuple of ndarray, shape (1, H)
-        Work arrays.
+    threads : int or None
+        As in :func:`diagonal_window`.
     """
-    n_steps, n_batch = x.shape[0], x.shape[1]
+    args = (cell, x, h, c, cache, w_hh, inner, offsets, held, dh, signs_h, signs_c, u_h, u_c, w)
+    if isinstance(threads, int):
+        partial = np.zeros((threads, w.shape[1]), grad.dtype)
+        _rank_one_parallel(args, partial, epsilon, threads)
+        for chunk in range(threads):
+            grad[: partial.shape[1]] += partial[chunk]
+    else:
+        _rank_one_rows(args, grad, epsilon, np.int64(0), np.int64(x.shape[1]))
+
+
+@jit_parallel_kernel
+def _rank_one_parallel(args, partial, epsilon, n_chunks):
+    for chunk in prange(n_chunks):
+        b0, b1 = _chunk(chunk, n_chunks, args[1].shape[1])
+        _rank_one_rows(args, partial[chunk], epsilon, b0, b1)
+
+
+@jit_kernel
+def _rank_one_rows(args, grad, epsilon, b0, b1):
+    """:func:`rank_one_window` for sequences b0:b1, with one sequence's work arrays of its own."""
+    cell, x, h, c, cache, w_hh, inner, offsets, held, dh, signs_h, signs_c, u_h, u_c, w = args
+    n_steps = x.shape[0]
     n_hidden, width, n_params = h.shape[2], w_hh.shape[1], w.shape[1]
     dtype = h.dtype
     a_dot = np.zeros((1, width), dtype)
     r_dot = np.zeros((1, width), dtype)
     inner_dot = np.zeros((1, inner.shape[0]), dtype)
     du_h, du_c = np.zeros((1, n_hidden), dtype), np.zeros((1, u_c.shape[1]), dtype)
+    u_row = (np.zeros((1, n_hidden), dtype), np.zeros((1, u_c.shape[1]), dtype))
+    x_row, cache_row = np.zeros((1, x.shape[2]), dtype), np.zeros((1, cache.shape[2]), dtype)
+    s_prev = (np.zeros((1, n_hidden), dtype), np.zeros((1, c.shape[2]), dtype))
+    s_next = (np.zeros((1, n_hidden), dtype), np.zeros((1, c.shape[2]), dtype))
+    v_h, v_c = np.zeros((1, n_hidden), dtype), np.zeros((1, u_c.shape[1]), dtype)
+    vm = np.zeros((1, n_params), dtype)
+    da, dr = np.zeros((1, width), dtype), np.zeros((1, width), dtype)
+    scratch = (np.zeros((1, n_hidden), dtype), np.zeros((1, u_c.shape[1]), dtype))
     v_norm = np.sqrt(dtype.type(n_hidden + u_c.shape[1]))
     zero = dtype.type(0)
-    for b in range(n_batch):
+    for b in range(b0, b1):
         w_b = w[b]
         for t in range(n_steps):
             if held[t, b]:
                 continue
-            s_prev, s_next = (h[t, b : b + 1], c[t, b : b + 1]), (h[t + 1, b : b + 1], c[t + 1, b : b + 1])
-            cache_t = cache[t, b : b + 1]
+            u_row[0][0, :], u_row[1][0, :] = u_h[b], u_c[b]
             r_dot[0, :] = np.dot(u_h[b], w_hh)  # D_t u's recurrent tangent
-            cell.jvp(0, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t, (u_h[b : b + 1], u_c[b : b + 1]),
+            cell.jvp(b, a_dot, r_dot, inner, inner_dot, (h[t], c[t]), (h[t + 1], c[t + 1]), cache[t], u_row,
                      (du_h, du_c))  # fmt: skip
+            # the sequence's step as one-row arrays of their own (contiguous, unlike a slice b:b+1 to Numba)
+            x_row[0, :], cache_row[0, :] = x[t, b], cache[t, b]
+            s_prev[0][0, :], s_prev[1][0, :], s_next[0][0, :], s_next[1][0, :] = (
+                h[t, b],
+                c[t, b],
+                h[t + 1, b],
+                c[t + 1, b],
+            )
             v_h[0, :], v_c[0, :] = signs_h[t, b], signs_c[t, b]
-            immediate_vjp(cell, x[t, b : b + 1], (v_h, v_c), inner, s_prev, s_next, cache_t, offsets, vm, da, dr,
-                          scratch)  # fmt: skip
+            immediate_vjp(cell, x_row, (v_h, v_c), inner, s_prev, s_next, cache_row, offsets, vm, da, dr, scratch)
             m = vm[0]
-            du_norm = np.sqrt(squared_norm(du_h[0]) + squared_norm(du_c[0]))
-            rho0 = np.sqrt((np.sqrt(squared_norm(w_b)) + epsilon) / (du_norm + epsilon))
-            rho1 = np.sqrt((np.sqrt(squared_norm(m)) + epsilon) / (v_norm + epsilon))
+            # the norms by BLAS: a compiled running sum without reassociation (the fastmath policy) is 3x slower
+            du_norm = np.sqrt(np.dot(du_h[0], du_h[0]) + np.sum(du_c * du_c))
+            rho0 = np.sqrt((np.sqrt(np.dot(w_b, w_b)) + epsilon) / (du_norm + epsilon))
+            rho1 = np.sqrt((np.sqrt(np.dot(m, m)) + epsilon) / (v_norm + epsilon))
             signal = zero
             for j in range(n_hidden):
                 u_h[b, j] = rho0 * du_h[0, j] + rho1 * v_h[0, j]

@@ -74,18 +74,13 @@ class DiagonalInfluence:
         self.c = np.zeros((n_batch, n_directions, width), dtype=dtype)
         gate = np.arange(n_gates * n_hidden) // n_hidden  # of each gate column
         self._writes_c = np.isin(gate, model.cell.cell_state_gates)
-        # the cell's backward step's arguments: all-ones cotangents of h and of c, its outputs and scratch
-        ones, zeros = np.ones((n_batch, n_hidden), dtype), np.zeros((n_batch, n_hidden), dtype)
-        self._towards_h = (ones, np.zeros((n_batch, width), dtype))
-        self._towards_c = (zeros, np.ones((n_batch, width), dtype))
-        self._da, self._dr = (np.empty((n_batch, n_gates * n_hidden), dtype) for _ in range(2))
-        self._scratch = (np.empty((n_batch, n_hidden), dtype), np.empty((n_batch, width), dtype))
 
-    def window(self, model, theta, work, x, held, dh, grad):
+    def window(self, model, theta, work, x, held, dh, grad, threads):
         """Advance the kept influence through a window (``work`` holds its forward pass) and add its estimate to grad.
 
         ``x`` (T, B, n_in), ``held`` (T, B) steps past a sequence's length,
-        ``dh`` (T, B, H) the learning signal of every step; one compiled loop
+        ``dh`` (T, B, H) the learning signal of every step, ``threads``
+        chunks of sequences for Numba's threads or None; one compiled loop
         (:func:`~rnn_numba._kernels.forward_mode.diagonal_window`).
         """
         table, cell = model.layout.table, model.cell_settings
@@ -93,6 +88,5 @@ class DiagonalInfluence:
         diagonal_window(
             cell, x, work.h[0], work.c[0], work.cache[0], engine.matrix(theta, table, 0, engine.W_HH),
             engine.vector(theta, table, 0, engine.INNER), self.offsets, self.through_recurrence, self._writes_c,
-            held, dh, self.h.reshape(n_batch, -1), self.c.reshape(n_batch, -1), grad, self._towards_h,
-            self._towards_c, self._da, self._dr, self._scratch,
+            held, dh, self.h.reshape(n_batch, -1), self.c.reshape(n_batch, -1), grad, threads,
         )  # fmt: skip

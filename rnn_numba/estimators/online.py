@@ -15,10 +15,12 @@ with the readout's exact one. An estimator is an object with two methods::
 
 where ``held`` (B,) marks the sequences whose state step t copies forward
 (past their length); or with one method that does a whole window in a
-compiled loop, ``window(model, theta, work, x, held, dh, grad)``, with x
-(T, B, n_in), held (T, B) and dh (T, B, H). An estimator with a ``feedback`` matrix (n_out, H) gets
-dh = dL/dy_t @ feedback instead of the exact dL/dy_t @ W_hy^T (random
-feedback, as in RFLO).
+compiled loop, ``window(model, theta, work, x, held, dh, grad, threads)``,
+with x (T, B, n_in), held (T, B), dh (T, B, H) and ``threads`` the chunks
+of sequences for Numba's threads (or None), as the forward pass's. An
+estimator with a ``feedback`` matrix (n_out, H) gets dh = dL/dy_t @
+feedback instead of the exact dL/dy_t @ W_hy^T (random feedback, as in
+RFLO).
 """
 
 from collections.abc import Iterable, Iterator
@@ -86,18 +88,19 @@ def _window(model, estimator, x, y, w, lengths, h0, c0, options):
     settings = engine.Settings(n_steps, True, model.dtype(0))
     grad = np.zeros(model.n_params, dtype=model.dtype)
     n_batch = inputs.x.shape[1]
-    with threads_for(n_batch, multiply_adds(model, n_steps, n_batch)) as threads:  # the same kernels as BPTT's
-        engine.forward(model.cell_settings, theta, table, inputs.x, inputs.lengths, work, settings, threads)
-        value = engine.readout_loss(theta, table, objective, work, grad, threads)  # the readout's gradient, dL/dy
-        engine.inject(theta, table, work.dy, work.message, threads)  # dL/dh_t of the top layer, every step
     held = np.arange(n_steps)[:, None] >= inputs.lengths[None, :]  # (T, B): steps past a sequence's length
     if ended is not None:
         held |= ended[None, :]
     feedback = getattr(estimator, "feedback", None)
-    dh = work.message[:n_steps] if feedback is None else work.dy[:n_steps] @ feedback
-    if hasattr(estimator, "window"):  # a compiled loop over the window's steps
-        estimator.window(model, theta, work, inputs.x, held, np.ascontiguousarray(dh), grad)
-    else:
+    compiled = hasattr(estimator, "window")  # a compiled loop over the window's steps, on the same threads
+    with threads_for(n_batch, multiply_adds(model, n_steps, n_batch)) as threads:  # the same kernels as BPTT's
+        engine.forward(model.cell_settings, theta, table, inputs.x, inputs.lengths, work, settings, threads)
+        value = engine.readout_loss(theta, table, objective, work, grad, threads)  # the readout's gradient, dL/dy
+        engine.inject(theta, table, work.dy, work.message, threads)  # dL/dh_t of the top layer, every step
+        dh = work.message[:n_steps] if feedback is None else work.dy[:n_steps] @ feedback
+        if compiled:
+            estimator.window(model, theta, work, inputs.x, held, np.ascontiguousarray(dh), grad, threads)
+    if not compiled:  # step by step, its NumPy products on BLAS's own threads
         for t in range(n_steps):
             estimator.step(model, theta, work, inputs.x[t], t, held[t])
             estimator.add_gradient(grad, dh[t])

@@ -49,16 +49,12 @@ class RankOne:
         self.u_c = np.zeros((n_batch, width), dtype=dtype)
         self.w = np.zeros((n_batch, self.n_params), dtype=dtype)
         self.rng = rng
-        # one sequence's work arrays for the window's kernel
-        gates = model.cell.n_gates * n_hidden
-        self._work = (
-            np.zeros((1, n_hidden), dtype), np.zeros((1, width), dtype), np.zeros((1, self.n_params), dtype),
-            np.zeros((1, gates), dtype), np.zeros((1, gates), dtype),
-            (np.zeros((1, n_hidden), dtype), np.zeros((1, width), dtype)),
-        )  # fmt: skip
 
-    def window(self, model, theta, work, x, held, dh, grad):
-        """Advance u and w through a window (``work`` holds its forward pass), adding the estimates to grad."""
+    def window(self, model, theta, work, x, held, dh, grad, threads):
+        """Advance u and w through a window (``work`` holds its forward pass), adding the estimates to grad.
+
+        ``threads``: chunks of sequences for Numba's threads, or None.
+        """
         table, dtype = model.layout.table, model.dtype
         n_steps, n_batch = x.shape[:2]
         signs_h = self.rng.integers(0, 2, size=(n_steps, n_batch, self.u_h.shape[1])).astype(dtype) * 2 - 1
@@ -66,7 +62,7 @@ class RankOne:
         rank_one_window(
             model.cell_settings, x, work.h[0], work.c[0], work.cache[0], engine.matrix(theta, table, 0, engine.W_HH),
             engine.vector(theta, table, 0, engine.INNER), self.offsets, held, dh, signs_h, signs_c, self.u_h,
-            self.u_c, self.w, grad, dtype(EPSILON), *self._work,
+            self.u_c, self.w, grad, dtype(EPSILON), threads,
         )  # fmt: skip
 
 
