@@ -7,13 +7,13 @@ direction theta_dot of the parameters gives the tangents::
     r_dot = h_dot_{t-1} @ W_hh + h_{t-1} @ W_hh_dot
 
 The products with the tangents of the inputs and states are GEMMs over all
-directions at once (the caller's); the rest, the immediate influence of the
-layer's own W_xh, W_hh, b_h (and its cell's own parameters), is sparse:
-one entry per parameter, written by :func:`add_immediate_influence`. The
-cell then maps the tangents of a_t, r_t and s_{t-1} to that of s_t
-(:func:`state_tangents`, the cell's ``jvp`` for every sequence).
-:func:`influence_step` does all of RTRL's step, one sequence at a time so
-that its tangents stay in cache.
+directions at once; the rest, the immediate influence of the layer's own
+W_xh, W_hh, b_h (and its cell's own parameters), is sparse: one entry per
+parameter, written by :func:`add_immediate_rows`. The cell then maps the
+tangents of a_t, r_t and s_{t-1} to that of s_t (:func:`state_tangents`,
+the cell's ``jvp`` for every sequence). :func:`influence_step` does all of
+RTRL's step, tile by tile of a sequence's directions, so that a tile's
+tangents stay in cache from the GEMM to the cell.
 """
 
 import numpy as np
@@ -46,18 +46,22 @@ def state_tangents(cell, a_dot, r_dot, inner, inner_dot, s_prev, s_next, cache_t
         )  # fmt: skip
 
 
-@jit_kernel
-def influence_step(cell, x, h_prev, w_xh, inner, offsets, j_below, s_prev, s_next, cache_t, ds_prev, ds_next,
-                   r_dot, a_dot, inner_dot, held):  # fmt: skip
-    """RTRL's step of one layer, J_t = D_t J_{t-1} + M_t, given r_dot = J^h_{t-1} @ W_hh, sequence by sequence.
+#: Directions per tile of RTRL's step: a tile's J rows, its tangents of r_t and a_t stay in cache between
+#: the product with W_hh and the cell's forward-mode step.
+TILE = 512
 
-    Per sequence b: a_dot = J^{below}_t[b] @ W_xh for the lower layers'
-    directions, the immediate influence of the layer's own parameters added
-    to a_dot, r_dot[b] and inner_dot, and the cell's ``jvp`` writes J_t[b].
-    ``a_dot`` and ``inner_dot`` hold one sequence's tangents and are zero
-    outside the rows of the lower layers' directions on entry; the immediate
-    entries are cleared again after each sequence, so they stay so (a few
-    entries a parameter instead of a fill of the whole array).
+
+@jit_kernel
+def influence_step(cell, x, h_prev, w_xh, w_hh, inner, offsets, j_below, s_prev, s_next, cache_t, ds_prev, ds_next,
+                   held):  # fmt: skip
+    """RTRL's step of one layer, J_t = D_t J_{t-1} + M_t, sequence by sequence and tile by tile of directions.
+
+    The rows of the batch's one product J^h_{t-1} @ W_hh (B M rows) are
+    taken a tile of :data:`TILE` directions at a time, and each tile's
+    tangent r_dot goes straight on to the cell: with a_dot = J^{below}_t @
+    W_xh for the lower layers' directions, the immediate influence of the
+    layer's own parameters added (:func:`add_immediate_rows`), the cell's
+    ``jvp`` writes the tile's rows of J_t while they are in cache.
 
     Parameters
     ----------
@@ -66,47 +70,52 @@ def influence_step(cell, x, h_prev, w_xh, inner, offsets, j_below, s_prev, s_nex
         The layer's input at the step.
     h_prev : ndarray, shape (B, H)
     w_xh : ndarray, shape (n_in, G*H)
+    w_hh : ndarray, shape (H, G*H)
     inner : ndarray, shape (n_inner,)
     offsets : ndarray of int64, shape (4,)
         The directions of the first entries of the layer's W_xh, W_hh, b_h
-        and inner block (-1 if absent), as in :func:`add_immediate_influence`.
+        and inner block (-1 if absent), as in :func:`add_immediate_rows`.
     j_below : ndarray, shape (B, M_below, H)
         The h-influence of the layer below at step t (M_below = 0 for the first layer).
     s_prev, s_next, cache_t
         The primal step, as in :func:`state_tangents`.
     ds_prev, ds_next : tuple of ndarray, shape (B, M, H) (c: (B, M, 0))
         J_{t-1} and J_t.
-    r_dot : ndarray, shape (B, M, G*H)
-        J^h_{t-1} @ W_hh (one GEMM over the batch, the caller's); the
-        immediate entries are added to it.
-    a_dot : ndarray, shape (M, G*H)
-    inner_dot : ndarray, shape (M, n_inner)
     held : ndarray of bool, shape (B,)
         Sequences past their length: J_t = J_{t-1}.
     """
+    n_directions, width, dtype = ds_prev[0].shape[1], w_hh.shape[1], w_hh.dtype
     n_below = j_below.shape[1]
+    r_dot, a_dot = np.zeros((TILE, width), dtype), np.zeros((TILE, width), dtype)
+    inner_dot = np.zeros((TILE, inner.shape[0]), dtype)
     for b in range(x.shape[0]):
         if held[b]:
             ds_next[0][b][...] = ds_prev[0][b]
             ds_next[1][b][...] = ds_prev[1][b]
             continue
-        if n_below > 0:
-            np.dot(j_below[b], w_xh, a_dot[:n_below])
-        add_immediate_influence(x[b], h_prev[b], offsets, a_dot, r_dot[b], inner_dot, np.bool_(False))
-        cell.jvp(
-            b, a_dot, r_dot[b], inner, inner_dot, s_prev, s_next, cache_t,
-            (ds_prev[0][b], ds_prev[1][b]), (ds_next[0][b], ds_next[1][b]),
-        )  # fmt: skip
-        add_immediate_influence(x[b], h_prev[b], offsets, a_dot, r_dot[b], inner_dot, np.bool_(True))
+        for p0 in range(0, n_directions, TILE):
+            p1 = min(p0 + TILE, n_directions)
+            n = p1 - p0
+            np.dot(ds_prev[0][b][p0:p1], w_hh, r_dot[:n])  # D_t J_{t-1} through W_hh: the GEMM's tile
+            if p0 < n_below:  # the lower layers' directions reach this layer through its input
+                q1 = min(p1, n_below)
+                np.dot(j_below[b][p0:q1], w_xh, a_dot[: q1 - p0])
+                a_dot[q1 - p0 : n] = 0
+            else:
+                a_dot[:n] = 0
+            inner_dot[:n] = 0
+            add_immediate_rows(x[b], h_prev[b], offsets, a_dot, r_dot, inner_dot, p0, p1)
+            cell.jvp(
+                b, a_dot[:n], r_dot[:n], inner, inner_dot[:n], s_prev, s_next, cache_t,
+                (ds_prev[0][b][p0:p1], ds_prev[1][b][p0:p1]), (ds_next[0][b][p0:p1], ds_next[1][b][p0:p1]),
+            )  # fmt: skip
 
 
 @jit_kernel
-def add_immediate_influence(x, h_prev, offsets, a_dot, r_dot, inner_dot, clear):
-    """Add the immediate influence of a layer's own parameters to one sequence's tangents, a direction a parameter.
+def add_immediate_rows(x, h_prev, offsets, a_dot, r_dot, inner_dot, p0, p1):
+    """Add the immediate influence of a layer's own parameters to the tangents of directions p0:p1 (one sequence).
 
-    With ``clear``, set those entries to zero instead: the work arrays of
-    :func:`influence_step` are zero there before the add (or, for r_dot
-    after a GEMM, rewritten by the next one).
+    A direction per parameter, one entry each: row p - p0 of the tile.
 
     Parameters
     ----------
@@ -114,30 +123,29 @@ def add_immediate_influence(x, h_prev, offsets, a_dot, r_dot, inner_dot, clear):
         The layer's input at the step.
     h_prev : ndarray, shape (H,)
     offsets : ndarray of int64, shape (4,)
-        The directions (rows of a_dot, r_dot) of the first entries of
-        W_xh (n_in, G*H), W_hh (H, G*H), b_h (G*H,) and the inner block,
-        -1 for an absent block; each stored row-major, as in theta.
-    a_dot, r_dot : ndarray, shape (M, G*H)
-    inner_dot : ndarray, shape (M, n_inner)
+        The directions of the first entries of W_xh (n_in, G*H), W_hh
+        (H, G*H), b_h (G*H,) and the inner block, -1 for an absent block;
+        each stored row-major, as in theta.
+    a_dot, r_dot : ndarray, shape (>= p1 - p0, G*H)
+    inner_dot : ndarray, shape (>= p1 - p0, n_inner)
+    p0, p1 : int
+        The tile's directions.
     """
     n_in, n_hidden, width = x.shape[0], h_prev.shape[0], a_dot.shape[1]
-    zero = a_dot.dtype.type(0)
     if offsets[0] >= 0:  # d a_t[j] / d W_xh[i, j] = x_t[i]
-        for i in range(n_in):
-            for j in range(width):
-                row = offsets[0] + i * width + j
-                a_dot[row, j] = zero if clear else a_dot[row, j] + x[i]
+        for p in range(max(p0, offsets[0]), min(p1, offsets[0] + n_in * width)):
+            i, j = divmod(p - offsets[0], width)
+            a_dot[p - p0, j] += x[i]
     if offsets[1] >= 0:  # d r_t[j] / d W_hh[i, j] = h_{t-1}[i]
-        for i in range(n_hidden):
-            for j in range(width):
-                row = offsets[1] + i * width + j
-                r_dot[row, j] = zero if clear else r_dot[row, j] + h_prev[i]
+        for p in range(max(p0, offsets[1]), min(p1, offsets[1] + n_hidden * width)):
+            i, j = divmod(p - offsets[1], width)
+            r_dot[p - p0, j] += h_prev[i]
     if offsets[2] >= 0:  # d a_t[j] / d b_h[j] = 1
-        for j in range(width):
-            a_dot[offsets[2] + j, j] = zero if clear else a_dot[offsets[2] + j, j] + 1
+        for p in range(max(p0, offsets[2]), min(p1, offsets[2] + width)):
+            a_dot[p - p0, p - offsets[2]] += 1
     if offsets[3] >= 0:
-        for j in range(inner_dot.shape[1]):
-            inner_dot[offsets[3] + j, j] = zero if clear else inner_dot[offsets[3] + j, j] + 1
+        for p in range(max(p0, offsets[3]), min(p1, offsets[3] + inner_dot.shape[1])):
+            inner_dot[p - p0, p - offsets[3]] += 1
 
 
 @jit_kernel

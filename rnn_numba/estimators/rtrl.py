@@ -18,11 +18,12 @@ method makes.
 In a stacked network, layer k's J covers the parameters of layers 0..k
 (the lower layers reach it through its input). Per step and layer the
 tangent of the recurrent projection, J^h_{t-1} @ W_hh, is one GEMM over all
-sequences and directions (B P rows); the input projection's, for the lower
-layers' directions, J^{k-1,h}_t @ W_xh, another; the cell's forward-mode step
-(its ``jvp``, see :mod:`rnn_numba.cells.contract`) does the rest. Memory:
-O(B P (H + G H)) for P parameters below the readout; time per step
-O(B P H G H), against O(B G H (n_in + H)) for a step of BPTT.
+sequences and directions (B P rows), taken a tile of rows at a time and
+each tile handed straight to the cell's forward-mode step (its ``jvp``, see
+:mod:`rnn_numba.cells.contract`) while it is in cache; the input
+projection's, for the lower layers' directions, J^{k-1,h}_t @ W_xh, the
+same way. Memory: O(B P H) for P parameters below the readout; time per
+step O(B P H G H), against O(B G H (n_in + H)) for a step of BPTT.
 """
 
 import os
@@ -88,10 +89,9 @@ class Influence:
         self.offsets, self.ends = self.layout(model)
         width = model.n_hidden if model.cell.has_cell_state else 0
         n_directions = self.ends[-1]
-        n_gates = model.cell.n_gates
         itemsize = np.dtype(model.dtype).itemsize
-        # J, its next value (h and c parts) and the tangent of r_t per layer, at most the top layer's directions each
-        needed = n_batch * n_directions * (2 * (model.n_hidden + width) + n_gates * model.n_hidden) * itemsize
+        # J and its next value (h and c parts) per layer, at most the top layer's directions each
+        needed = n_batch * n_directions * 2 * (model.n_hidden + width) * itemsize
         available = _available_bytes()
         if available is not None and needed * model.num_layers > available:
             raise ValueError(
@@ -101,13 +101,8 @@ class Influence:
             )
         self.h = [np.zeros((n_batch, end, model.n_hidden), dtype=model.dtype) for end in self.ends]
         self.c = [np.zeros((n_batch, end, width), dtype=model.dtype) for end in self.ends]
-        # work buffers of a step, allocated once: the next J (swapped with J), the tangent of r_t (B, P, G H),
-        # one sequence's tangents of a_t and inner (zero but where a step writes and clears them)
+        # the next J of each layer (swapped with J after a step)
         self._next_h, self._next_c = [np.empty_like(j) for j in self.h], [np.empty_like(j) for j in self.c]
-        gates, n_inner = n_gates * model.n_hidden, int(model.layout.table[0, engine.INNER, 1])
-        self._r_dot = [np.zeros((n_batch, end, gates), dtype=model.dtype) for end in self.ends]
-        self._a_dot = [np.zeros((end, gates), dtype=model.dtype) for end in self.ends]
-        self._inner_dot = [np.zeros((end, n_inner), dtype=model.dtype) for end in self.ends]
         self._no_below = np.zeros((n_batch, 0, model.n_hidden), dtype=model.dtype)
 
     def step(self, model, theta, work, x_t, t, held):
@@ -117,21 +112,16 @@ class Influence:
         (past their length): their J is copied too.
         """
         table, cell = model.layout.table, model.cell_settings
-        n_batch, n_hidden = x_t.shape[0], model.n_hidden
         for k in range(model.num_layers):
-            end = self.ends[k]
             w_xh, w_hh = engine.matrix(theta, table, k, engine.W_XH), engine.matrix(theta, table, k, engine.W_HH)
             inner = engine.vector(theta, table, k, engine.INNER)
             j_h, j_c, new_h, new_c = self.h[k], self.c[k], self._next_h[k], self._next_c[k]
-            r_dot = self._r_dot[k]
-            # D_t J_{t-1} through W_hh: one GEMM over every sequence and direction
-            np.matmul(j_h.reshape(n_batch * end, n_hidden), w_hh, out=r_dot.reshape(n_batch * end, -1))
             # the lower layers' directions reach this layer through its input (J^{k-1}_t @ W_xh)
             below, layer_input = (self._no_below, x_t) if k == 0 else (self.h[k - 1], work.h[k - 1, t + 1])
             influence_step(
-                cell, layer_input, work.h[k, t], w_xh, inner, self.offsets[k], below,
+                cell, layer_input, work.h[k, t], w_xh, w_hh, inner, self.offsets[k], below,
                 (work.h[k, t], work.c[k, t]), (work.h[k, t + 1], work.c[k, t + 1]), work.cache[k, t],
-                (j_h, j_c), (new_h, new_c), r_dot, self._a_dot[k], self._inner_dot[k], held,
+                (j_h, j_c), (new_h, new_c), held,
             )  # fmt: skip
             # the new J becomes J; the old one's memory the next step's buffer
             self.h[k], self._next_h[k] = new_h, j_h
