@@ -53,7 +53,7 @@ TILE = 512
 
 @jit_kernel
 def influence_step(cell, x, h_prev, w_xh, w_hh, inner, offsets, j_below, s_prev, s_next, cache_t, ds_prev, ds_next,
-                   held):  # fmt: skip
+                   held, threads):  # fmt: skip
     """RTRL's step of one layer, J_t = D_t J_{t-1} + M_t, sequence by sequence and tile by tile of directions.
 
     The rows of the batch's one product J^h_{t-1} @ W_hh (B M rows) are
@@ -83,32 +83,57 @@ def influence_step(cell, x, h_prev, w_xh, w_hh, inner, offsets, j_below, s_prev,
         J_{t-1} and J_t.
     held : ndarray of bool, shape (B,)
         Sequences past their length: J_t = J_{t-1}.
+    threads : int or None
+        Chunks of the (sequence, tile) pairs to run on Numba's threads, or
+        None: the calling thread.
     """
+    # flat: a parallel kernel's arguments cannot hold tuples of arrays
+    args = (cell, x, h_prev, w_xh, w_hh, inner, offsets, j_below, s_prev[0], s_prev[1], s_next[0], s_next[1], cache_t,
+            ds_prev[0], ds_prev[1], ds_next[0], ds_next[1], held)  # fmt: skip
+    n_tiles = -(-ds_prev[0].shape[1] // TILE)
+    if isinstance(threads, int):
+        _influence_parallel(args, n_tiles, threads)
+    else:
+        _influence_tiles(args, n_tiles, np.int64(0), np.int64(x.shape[0] * n_tiles))
+
+
+@jit_parallel_kernel
+def _influence_parallel(args, n_tiles, n_chunks):
+    for chunk in prange(n_chunks):
+        first, stop = _chunk(chunk, n_chunks, args[1].shape[0] * n_tiles)
+        _influence_tiles(args, n_tiles, first, stop)
+
+
+@jit_kernel
+def _influence_tiles(args, n_tiles, first, stop):
+    """:func:`influence_step` for the (sequence, tile) pairs first:stop, b = pair // n_tiles."""
+    cell, x, h_prev, w_xh, w_hh, inner, offsets, j_below, h0, c0, h1, c1, cache_t, jh0, jc0, jh1, jc1, held = args
+    s_prev, s_next, ds_prev, ds_next = (h0, c0), (h1, c1), (jh0, jc0), (jh1, jc1)
     n_directions, width, dtype = ds_prev[0].shape[1], w_hh.shape[1], w_hh.dtype
     n_below = j_below.shape[1]
     r_dot, a_dot = np.zeros((TILE, width), dtype), np.zeros((TILE, width), dtype)
     inner_dot = np.zeros((TILE, inner.shape[0]), dtype)
-    for b in range(x.shape[0]):
+    for pair in range(first, stop):
+        b, p0 = pair // n_tiles, (pair % n_tiles) * TILE
+        p1 = min(p0 + TILE, n_directions)
+        n = p1 - p0
         if held[b]:
-            ds_next[0][b][...] = ds_prev[0][b]
-            ds_next[1][b][...] = ds_prev[1][b]
+            ds_next[0][b][p0:p1] = ds_prev[0][b][p0:p1]
+            ds_next[1][b][p0:p1] = ds_prev[1][b][p0:p1]
             continue
-        for p0 in range(0, n_directions, TILE):
-            p1 = min(p0 + TILE, n_directions)
-            n = p1 - p0
-            np.dot(ds_prev[0][b][p0:p1], w_hh, r_dot[:n])  # D_t J_{t-1} through W_hh: the GEMM's tile
-            if p0 < n_below:  # the lower layers' directions reach this layer through its input
-                q1 = min(p1, n_below)
-                np.dot(j_below[b][p0:q1], w_xh, a_dot[: q1 - p0])
-                a_dot[q1 - p0 : n] = 0
-            else:
-                a_dot[:n] = 0
-            inner_dot[:n] = 0
-            add_immediate_rows(x[b], h_prev[b], offsets, a_dot, r_dot, inner_dot, p0, p1)
-            cell.jvp(
-                b, a_dot[:n], r_dot[:n], inner, inner_dot[:n], s_prev, s_next, cache_t,
-                (ds_prev[0][b][p0:p1], ds_prev[1][b][p0:p1]), (ds_next[0][b][p0:p1], ds_next[1][b][p0:p1]),
-            )  # fmt: skip
+        np.dot(ds_prev[0][b][p0:p1], w_hh, r_dot[:n])  # D_t J_{t-1} through W_hh: the GEMM's tile
+        if p0 < n_below:  # the lower layers' directions reach this layer through its input
+            q1 = min(p1, n_below)
+            np.dot(j_below[b][p0:q1], w_xh, a_dot[: q1 - p0])
+            a_dot[q1 - p0 : n] = 0
+        else:
+            a_dot[:n] = 0
+        inner_dot[:n] = 0
+        add_immediate_rows(x[b], h_prev[b], offsets, a_dot, r_dot, inner_dot, p0, p1)
+        cell.jvp(
+            b, a_dot[:n], r_dot[:n], inner, inner_dot[:n], s_prev, s_next, cache_t,
+            (ds_prev[0][b][p0:p1], ds_prev[1][b][p0:p1]), (ds_next[0][b][p0:p1], ds_next[1][b][p0:p1]),
+        )  # fmt: skip
 
 
 @jit_kernel

@@ -33,7 +33,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._kernels import engine
-from .._kernels.forward_mode import influence_step
+from .._kernels.forward_mode import TILE, influence_step
+from .._threads import threads_for
 from ..model import RNN
 from ..stream import Window
 from .online import online, require_forward_mode
@@ -112,20 +113,24 @@ class Influence:
         (past their length): their J is copied too.
         """
         table, cell = model.layout.table, model.cell_settings
-        for k in range(model.num_layers):
-            w_xh, w_hh = engine.matrix(theta, table, k, engine.W_XH), engine.matrix(theta, table, k, engine.W_HH)
-            inner = engine.vector(theta, table, k, engine.INNER)
-            j_h, j_c, new_h, new_c = self.h[k], self.c[k], self._next_h[k], self._next_c[k]
-            # the lower layers' directions reach this layer through its input (J^{k-1}_t @ W_xh)
-            below, layer_input = (self._no_below, x_t) if k == 0 else (self.h[k - 1], work.h[k - 1, t + 1])
-            influence_step(
-                cell, layer_input, work.h[k, t], w_xh, w_hh, inner, self.offsets[k], below,
-                (work.h[k, t], work.c[k, t]), (work.h[k, t + 1], work.c[k, t + 1]), work.cache[k, t],
-                (j_h, j_c), (new_h, new_c), held,
-            )  # fmt: skip
-            # the new J becomes J; the old one's memory the next step's buffer
-            self.h[k], self._next_h[k] = new_h, j_h
-            self.c[k], self._next_c[k] = new_c, j_c
+        n_batch, n_hidden = x_t.shape[0], model.n_hidden
+        n_pairs = n_batch * -(-self.ends[-1] // TILE)  # (sequence, tile) pairs of the top layer, for the threads
+        work_size = n_batch * self.ends[-1] * n_hidden * model.cell.n_gates * n_hidden  # the D_t J multiply-adds
+        with threads_for(n_pairs, work_size) as threads:
+            for k in range(model.num_layers):
+                w_xh, w_hh = engine.matrix(theta, table, k, engine.W_XH), engine.matrix(theta, table, k, engine.W_HH)
+                inner = engine.vector(theta, table, k, engine.INNER)
+                j_h, j_c, new_h, new_c = self.h[k], self.c[k], self._next_h[k], self._next_c[k]
+                # the lower layers' directions reach this layer through its input (J^{k-1}_t @ W_xh)
+                below, layer_input = (self._no_below, x_t) if k == 0 else (self.h[k - 1], work.h[k - 1, t + 1])
+                influence_step(
+                    cell, layer_input, work.h[k, t], w_xh, w_hh, inner, self.offsets[k], below,
+                    (work.h[k, t], work.c[k, t]), (work.h[k, t + 1], work.c[k, t + 1]), work.cache[k, t],
+                    (j_h, j_c), (new_h, new_c), held, threads,
+                )  # fmt: skip
+                # the new J becomes J; the old one's memory the next step's buffer
+                self.h[k], self._next_h[k] = new_h, j_h
+                self.c[k], self._next_c[k] = new_c, j_c
 
     def add_gradient(self, grad, dh):
         """Add dL_t/dtheta, the sum over sequences of (dL_t/dh_t) J_t, to grad; dh is (B, H)."""
