@@ -239,6 +239,8 @@ def _child_gradient(seed):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+# JAX, when an earlier test (the peers') imported it, warns at every fork that its own threads may deadlock the child
+@pytest.mark.filterwarnings(r"ignore:os\.fork\(\) was called:RuntimeWarning")
 def test_a_fork_after_a_parallel_call_runs_its_children_on_one_thread():
     expected = [_child_gradient(seed) for seed in range(4)]  # batch-parallel kernels ran in this process
     with multiprocessing.get_context("fork").Pool(2) as pool:
