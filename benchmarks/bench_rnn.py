@@ -200,6 +200,33 @@ class OnlineTBPTT:
         self.run(k1_k2)
 
 
+class ARTBP:
+    """ARTBP over a stream (random windows, compensated messages), an SGD update per window: time and peak memory.
+
+    Against OnlineTBPTT's TBPTT(10, 20) and the chunked TBPTT(k, k) of the same mean length: the cost of the
+    random lengths and the per-step message factor. c = 0.05 (mean window 20) and 0.2 (mean 5).
+    """
+
+    params = (CELLS, [0.05, 0.2], [1, 32])
+    param_names = ["cell", "truncation", "B"]
+
+    def setup(self, cell, truncation, n_batch):
+        self.net, self.x, self.y = problem(1000, n_batch, 64, "float64", cell)
+        self.run(truncation)
+
+    def run(self, truncation):
+        import rnn_numba as rn
+
+        for w in rn.artbp(self.net, self.x, self.y, truncation, seed=0):
+            self.net.theta -= 1e-9 * w.grad
+
+    def time_stream_1000_steps(self, cell, truncation, n_batch):
+        self.run(truncation)
+
+    def peakmem_stream_1000_steps(self, cell, truncation, n_batch):
+        self.run(truncation)
+
+
 class OnlineEstimators:
     """The online estimators over 20 steps, an update every step: the time and peak memory per 20 steps.
 

@@ -14,6 +14,7 @@ from .model import GRU, LSTM, RNN, Elman
 from .schedules import full_schedule, horizon_schedule, tbptt_schedule
 from .stream import Window, tbptt
 from .train import History, Trainer
+from .truncation import artbp
 from .unroll import LayerTrajectory, Trajectory
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "experiments",
     "sweep",
     "tbptt",
+    "artbp",
     "rtrl",
     "uoro",
     "kf_rtrl",

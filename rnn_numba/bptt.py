@@ -77,7 +77,8 @@ class Gradient:
         return self.trajectory.c_final
 
 
-def gradient(model, call, segments, *, grad_norms=False, clip=None, recompute=False, keep_trajectory=True):
+def gradient(model, call, segments, *, grad_norms=False, clip=None, recompute=False, keep_trajectory=True,
+             message_scale=None):  # fmt: skip
     """Loss and gradient of a validated call by the given schedule.
 
     Parameters
@@ -95,6 +96,10 @@ def gradient(model, call, segments, *, grad_norms=False, clip=None, recompute=Fa
     keep_trajectory : bool
         Return the forward pass in new arrays; else the states stay on this
         thread's work buffers and ``trajectory`` is None.
+    message_scale : ndarray, shape (T,), optional
+        Full BPTT only: the backward message is multiplied by
+        ``message_scale[t]`` as it passes from step t back to step t - 1
+        (ARTBP's compensation, :func:`rnn_numba.artbp`).
 
     Returns
     -------
@@ -108,7 +113,10 @@ def gradient(model, call, segments, *, grad_norms=False, clip=None, recompute=Fa
     block = block_steps(n_steps, n_batch, recompute) if full else n_steps
     work = work_arrays(model, inputs, block, keep_cache=not recompute, gradient=True, new_states=keep_trajectory)
     out = _gradients(model, n_steps, n_batch, grad_norms and full)
-    settings = engine.Settings(block, not recompute, model.dtype(0 if clip is None else clip))
+    scale = np.zeros(0, model.dtype) if message_scale is None else np.ascontiguousarray(message_scale, model.dtype)
+    if scale.size and not full:
+        raise ValueError("message_scale is for full BPTT")  # an internal call's mistake, not a user's
+    settings = engine.Settings(block, not recompute, model.dtype(0 if clip is None else clip), scale)
     with threads_for(n_batch, multiply_adds(model, n_steps, n_batch)) as threads:
         if full:
             value = engine.run(engine.gradient, threads)(
@@ -148,7 +156,7 @@ def vjp(model, inputs, dh, dh_final=None, dc_final=None):
         out.dh[...] = dh_final
     if dc_final is not None:
         out.dc[...] = dc_final
-    settings = engine.Settings(block, True, model.dtype(0))
+    settings = engine.Settings(block, True, model.dtype(0), np.zeros(0, model.dtype))
     with threads_for(n_batch, multiply_adds(model, n_steps, n_batch)) as threads:
         engine.run(engine.gradient, threads)(
             model.cell_settings, inputs.theta, model.layout.table, inputs.x, inputs.lengths,
@@ -254,7 +262,7 @@ def _backward_segments(model, inputs, work, dh_top, segments, out, clip, threads
             block = LayerBlock(work.h[k, lo : hi + 1], work.c[k, lo : hi + 1], work.cache[k, lo:hi])
             boundary = Boundary(np.zeros_like(out.dc[k]), np.zeros_like(out.dh[k]), np.zeros_like(out.dc[k]), no_norms)
             backward_recursion(model.cell_settings, local, message, packed[k], inner[k], lengths, block, deltas,
-                               boundary, clip, True, threads)  # fmt: skip
+                               boundary, clip, np.zeros(0, dtype), True, threads)  # fmt: skip
             if own:
                 d_a[k, lo:hi] += deltas.d_a
                 if separate:

@@ -162,7 +162,7 @@ def forward(model, inputs):
     n_steps, n_batch = inputs.x.shape[:2]
     block = block_steps(n_steps, n_batch, recompute=True)
     work = work_arrays(model, inputs, block, keep_cache=False, gradient=False, new_states=True)
-    settings = engine.Settings(block, False, model.dtype(0))
+    settings = engine.Settings(block, False, model.dtype(0), np.zeros(0, model.dtype))
     with threads_for(n_batch, multiply_adds(model, n_steps, n_batch)) as threads:
         engine.forward(model.cell_settings, inputs.theta, model.layout.table, inputs.x, inputs.lengths, work,
                        settings, threads)  # fmt: skip

@@ -154,13 +154,16 @@ def loss(net, x, target, loss="mse", weights=None, lengths=None, h0=None, c0=Non
     return float(np.sum(effective_weights(weights, lengths, x.shape[0], x.shape[1], reduction) * terms))
 
 
-def gradient(net, x, target, loss="mse", weights=None, lengths=None, h0=None, c0=None, reduction="mean", horizon=None):
+def gradient(net, x, target, loss="mse", weights=None, lengths=None, h0=None, c0=None, reduction="mean", horizon=None,
+             scale=None):  # fmt: skip
     """Full BPTT (horizon None) or fixed-horizon truncation, term by term.
 
     Every loss term L_{t,b} is backpropagated on its own through the
     (layer, time) graph, ``horizon`` steps back (to the start when None), top
-    layer first at each step. Returns (loss, flat grad, dL/dh0, dL/dc0), the
-    states as (L, B, H).
+    layer first at each step. With ``scale`` (T,), the message reaching the
+    state before step s from step s is multiplied by scale[s] (ARTBP's
+    compensation). Returns (loss, flat grad, dL/dh0, dL/dc0), the states as
+    (L, B, H).
     """
     T, B, _ = x.shape
     L, H = net.num_layers, net.n_hidden
@@ -197,9 +200,10 @@ def gradient(net, x, target, loss="mse", weights=None, lengths=None, h0=None, c0
                     )
                     for name in grads[k]:
                         grads[k][name] += g[name]
-                    dh[k, s] += dh_prev
+                    factor = 1.0 if scale is None else scale[s]
+                    dh[k, s] += factor * dh_prev
                     if dc_prev is not None:
-                        dc[k, s] += dc_prev
+                        dc[k, s] += factor * dc_prev
                     if k > 0:
                         dh[k - 1, s + 1] += dx
             if first <= 0:

@@ -107,11 +107,16 @@ class Gradients(NamedTuple):
 
 
 class Settings(NamedTuple):
-    """How a pass runs: ``block`` steps at a time, keeping the gate activations or not, clipping the message."""
+    """How a pass runs: ``block`` steps at a time, keeping the gate activations or not, clipping the message.
+
+    ``scale`` (T,) or empty: factors on the backward message, one per step
+    (see :func:`~rnn_numba._kernels.recurrence.backward_recursion`).
+    """
 
     block: int
     keep_cache: bool
     clip: float
+    scale: np.ndarray
 
 
 def run(kernel, threads):
@@ -302,9 +307,10 @@ def gradient(cell, theta, table, x, lengths, objective, dh_top, work, out, setti
             boundary = Boundary(out.dc[k].copy(), out.dh[k], out.dc[k], sq)
             out.dh[k] = 0
             out.dc[k] = 0
+            scale = settings.scale[t0:t1] if settings.scale.shape[0] > 0 else settings.scale
             backward_recursion(
                 cell, segment, message, packed[k], vector(theta, table, k, INNER), lengths_here, layer, deltas,
-                boundary, settings.clip, np.bool_(False), threads,
+                boundary, settings.clip, scale, np.bool_(False), threads,
             )  # fmt: skip
             if record:
                 for t in range(0 if t0 == 0 else 1, n + 1):

@@ -165,7 +165,7 @@ def _recompute_rows(cell, a, r, inner, block, scratch, b0, b1):
 # --------------------------------------------------------------------------- backward
 @jit_step_kernel
 def backward_recursion(
-    cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, accumulate, threads
+    cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, scale, accumulate, threads
 ):
     """Run the backward recursion of every segment over a block, writing or accumulating the deltas.
 
@@ -196,34 +196,40 @@ def backward_recursion(
     clip : float
         If > 0, every step's deltas are clipped to [-clip, clip] before they
         travel on (Lasagne's ``grad_clipping``).
+    scale : ndarray, shape (n,) or (0,)
+        If not empty, the message dL/dh_t (and dL/dc_t) is multiplied by
+        ``scale[t]`` as it passes from step t back to step t - 1 (ARTBP's
+        compensation factors, Tallec & Ollivier 2017).
     accumulate : bool
     threads : int or None
     """
     if isinstance(threads, int):
         _backward_parallel(
-            cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, accumulate, threads
-        )
+            cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, scale, accumulate,
+            threads,
+        )  # fmt: skip
     else:
         _backward_rows_kernel(
-            cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, accumulate,
+            cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, scale, accumulate,
             np.int64(0), np.int64(block.h.shape[1]),
         )  # fmt: skip
 
 
 @jit_parallel_kernel
 def _backward_parallel(
-    cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, accumulate, n_chunks
+    cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, scale, accumulate, n_chunks
 ):
     for chunk in prange(n_chunks):
         b0, b1 = _chunk(chunk, n_chunks, block.h.shape[1])
         _backward_rows_kernel(
-            cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, accumulate, b0, b1
-        )
+            cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, scale, accumulate,
+            b0, b1,
+        )  # fmt: skip
 
 
 @jit_step_kernel
 def _backward_rows(
-    cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, accumulate, b0, b1
+    cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, scale, accumulate, b0, b1
 ):
     """Allocate the message buffers of sequences b0:b1 and run their time loops (:func:`_backward_steps`)."""
     n_batch, n_hidden, width, dtype = block.h.shape[1], block.h.shape[2], deltas.d_a.shape[2], block.h.dtype
@@ -235,14 +241,14 @@ def _backward_rows(
     dr = np.zeros((n_batch if accumulate and cell.separate_recurrent_delta else 0, width), dtype=dtype)
     messages = (dh, dh_prev, dc, dc_prev, da, dr)
     _backward_steps(
-        cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, accumulate, b0, b1,
-        messages,
+        cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, scale, accumulate,
+        b0, b1, messages,
     )  # fmt: skip
 
 
 @jit_step_kernel
 def _backward_steps(
-    cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, accumulate, b0, b1,
+    cell, segments, dh_loss, w_hh_t_packed, inner, lengths, block, deltas, boundary, clip, scale, accumulate, b0, b1,
     messages,
 ):  # fmt: skip
     """The time loops of :func:`_backward_rows`, on borrowed arrays."""
@@ -282,6 +288,9 @@ def _backward_steps(
                     _clip_rows(dr_t, clip, b0, b1)
             # dL/dh_{t-1} = dL/dr_t @ W_hh.T, added to the cell's direct path if it has one
             packed_matmul(dr_t, w_hh_t_packed, dh_prev, b0, b1, cell.direct_path)
+            if scale.shape[0] > 0:
+                _scale_rows(dh_prev, scale[t], b0, b1)
+                _scale_rows(dc_prev, scale[t], b0, b1)
             for b in range(b0, b1):
                 if t >= lengths[b]:  # padded step: h_{t+1} = h_t, the message passes unchanged
                     da_t[b] = zero
@@ -331,6 +340,14 @@ def copy_rows(dst, src, b0, b1):
     for b in range(b0, b1):
         for j in range(dst.shape[1]):
             dst[b, j] = src[b, j]
+
+
+@jit_step_kernel
+def _scale_rows(a, factor, b0, b1):
+    """Rows b0:b1 of a 2-D array times ``factor``, in place."""
+    for b in range(b0, b1):
+        for j in range(a.shape[1]):
+            a[b, j] *= factor
 
 
 @jit_step_kernel

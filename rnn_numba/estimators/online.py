@@ -85,7 +85,7 @@ def _window(model, estimator, x, y, w, lengths, h0, c0, options):
     theta, table = inputs.theta, model.layout.table
     objective = losses.objective(call.loss, call.target, call.weights, call.reduction, model.n_out)
     work = work_arrays(model, inputs, n_steps, keep_cache=True, gradient=True, new_states=True)
-    settings = engine.Settings(n_steps, True, model.dtype(0))
+    settings = engine.Settings(n_steps, True, model.dtype(0), np.zeros(0, model.dtype))
     grad = np.zeros(model.n_params, dtype=model.dtype)
     n_batch = inputs.x.shape[1]
     held = np.arange(n_steps)[:, None] >= inputs.lengths[None, :]  # (T, B): steps past a sequence's length
