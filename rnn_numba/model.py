@@ -310,7 +310,7 @@ class RNN:
         h0: ArrayLike | None = None,
         c0: ArrayLike | None = None,
         reduction: str = "mean",
-        horizon: int | None = None,
+        horizon: int | str | Callable | None = None,
         tbptt: tuple | None = None,
         grad_norms: bool = False,
         clip_message: float | None = None,
@@ -336,9 +336,14 @@ class RNN:
         reduction : {"mean", "sum"}
             L = sum(w * l) / Z with Z = sum(w) ("mean") or 1 ("sum"). All-zero
             weights give loss 0 and gradient 0.
-        horizon : int, optional
+        horizon : int, "adaptive" or callable, optional
             Fixed-horizon truncation: every loss term is backpropagated exactly
-            ``horizon`` steps (>= T is full BPTT).
+            ``horizon`` steps (>= T is full BPTT). ``"adaptive"``: the horizon
+            that bounds the relative bias by 0.1 where the backward message
+            decays geometrically (Aicher et al. 2019; one extra probing pass,
+            :func:`rnn_numba.truncation.choose_horizon`); a callable
+            ``horizon(model, x, target, loss=..., lengths=..., h0=..., c0=...)``
+            picks it, e.g. ``rn.truncation.adaptive(0.01)``.
         tbptt : (int, int), optional
             ``(k1, k2)``: the sum over TBPTT(k1, k2) windows at fixed parameters
             (Williams & Peng 1990). For updates between windows use
@@ -378,7 +383,7 @@ class RNN:
         h0: ArrayLike | None = None,
         c0: ArrayLike | None = None,
         reduction: str = "mean",
-        horizon: int | None = None,
+        horizon: int | str | Callable | None = None,
         tbptt: tuple | None = None,
         clip_message: float | None = None,
         recompute: bool = False,
@@ -397,12 +402,29 @@ class RNN:
     def _gradient(self, x, target, loss, weights, lengths, h0, c0, reduction, horizon, tbptt, grad_norms, clip,
                   recompute, theta, keep_trajectory):  # fmt: skip
         call = inputs.loss_inputs(self, x, target, loss, weights, lengths, h0, c0, reduction, theta)
+        if isinstance(horizon, str) or callable(horizon):
+            horizon = self._pick_horizon(horizon, x, target, loss, lengths, h0, c0, call.inputs.theta)
         segments = segments_for(call.inputs.x.shape[0], horizon, tbptt)
         if grad_norms and (horizon is not None or tbptt is not None):
             raise ValueError("grad_norms is defined for full BPTT; drop horizon/tbptt or grad_norms")
         clip = None if clip is None else check.positive_float("clip_message", clip)
         return bptt.gradient(self, call, segments, grad_norms=grad_norms, clip=clip, recompute=bool(recompute),
                              keep_trajectory=keep_trajectory)  # fmt: skip
+
+    def _pick_horizon(self, horizon, x, target, loss, lengths, h0, c0, theta):
+        """The horizon that ``"adaptive"`` or a picker chooses for a call, at the call's parameters ``theta``."""
+        from .truncation import adaptive
+
+        if isinstance(horizon, str):
+            if horizon != "adaptive":
+                raise ValueError(f"horizon must be an int, 'adaptive' or a function that picks one, got {horizon!r}")
+            horizon = adaptive()
+        model = self
+        if theta is not self.theta:  # the call's parameters, validated
+            model = self.copy()
+            model.theta[:] = theta
+        picked = horizon(model, x, target, loss=loss, lengths=lengths, h0=h0, c0=c0)
+        return check.positive_int("the horizon picked", picked)
 
     def objective(self, x: ArrayLike, target: ArrayLike, **kwargs) -> Callable:
         """A function ``theta -> (loss, grad)`` for ``scipy.optimize.minimize(..., jac=True)``.

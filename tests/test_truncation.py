@@ -1,4 +1,4 @@
-"""ARTBP: the compensated message against a plain-NumPy reference, its exact limits, and its unbiasedness."""
+"""ARTBP (the compensated message against a NumPy reference, exact limits, unbiasedness) and the adaptive horizon."""
 
 import numpy as np
 import pytest
@@ -6,6 +6,7 @@ import pytest
 import rnn_numba as rn
 from rnn_numba import bptt, inputs
 from rnn_numba.schedules import full_schedule
+from rnn_numba.truncation import adaptive, choose_horizon
 
 from . import naive
 from .estimates import largest_deviation
@@ -127,3 +128,73 @@ def test_artbp_sums_its_losses_and_needs_a_stream():
         rn.artbp(model("elman"), x, y, reduction="mean")
     with pytest.raises(ValueError, match="stream is empty"):
         next(rn.artbp(model("elman"), [], []))
+
+
+@pytest.mark.parametrize(("rho", "tolerance", "horizon"), [(0.5, 0.1, 5), (0.7, 0.01, 17), (0.9, 0.1, 30)])
+def test_a_linear_network_decays_at_its_spectral_radius_and_k_follows_the_bound(rho, tolerance, horizon):
+    # h_t = h_{t-1} W_hh + ...: the message of a loss shrinks by exactly rho a step (W_hh = rho Q, Q orthogonal)
+    net = rn.Elman(3, 6, 1, nonlinearity="identity", recurrent_init="orthogonal", spectral_radius=rho, seed=0)
+    x, y, _ = problem(5, n_steps=30, n_batch=4)
+    x = np.random.default_rng(5).normal(size=(30, 4, 3))
+    chosen = choose_horizon(net, x, y, tolerance)
+    assert chosen.decay == pytest.approx(rho, rel=1e-9)
+    # ceil(log(tolerance (1 - rho)) / log rho), at most T = 30
+    assert chosen.horizon == horizon == min(30, int(np.ceil(np.log(tolerance * (1 - rho)) / np.log(rho))))
+
+
+def copy_problem(rho, seed, n_steps=100, n_hidden=32, n_batch=16, delay=10):
+    """The truncation-bias figure's problem: targets are the inputs ``delay`` steps back."""
+    net = rn.Elman(4, n_hidden, 1, recurrent_init="orthogonal", spectral_radius=rho, seed=seed)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n_steps, n_batch, 4))
+    y = np.zeros((n_steps, n_batch, 1))
+    y[delay:, :, 0] = x[:-delay, :, 0]
+    return net, x, y
+
+
+@pytest.mark.parametrize("rho", [0.8, 1.0, 1.2])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_adaptive_horizon_keeps_the_measured_bias_under_the_tolerance(rho, seed):
+    net, x, y = copy_problem(rho, seed)
+    full = net.loss_and_grad(x, y)[1]
+    for tolerance in (0.1, 0.01):
+        chosen = choose_horizon(net, x, y, tolerance)
+        truncated = net.loss_and_grad(x, y, horizon=adaptive(tolerance))[1]
+        np.testing.assert_array_equal(truncated, net.loss_and_grad(x, y, horizon=chosen.horizon)[1])
+        assert np.linalg.norm(truncated - full) / np.linalg.norm(full) <= tolerance
+        if rho < 1:  # a decaying message: less than the whole sequence
+            assert chosen.horizon < x.shape[0] and 0 < chosen.decay < 1
+
+
+def test_horizon_adaptive_and_pickers_in_backward():
+    net, x, y = copy_problem(0.8, 2, n_steps=40, n_batch=3)
+    picked = choose_horizon(net, x, y).horizon
+    np.testing.assert_array_equal(net.backward(x, y, horizon="adaptive").grad, net.backward(x, y, horizon=picked).grad)
+    seen = []
+
+    def pick(model, x, target, **options):
+        seen.append(options)
+        return 3
+
+    np.testing.assert_array_equal(net.backward(x, y, horizon=pick).grad, net.backward(x, y, horizon=3).grad)
+    assert set(seen[0]) == {"loss", "lengths", "h0", "c0"}
+    # picked at the call's parameters, not the model's
+    other = net.theta * 0.5
+    at_other = net.copy()
+    at_other.theta[:] = other
+    expected = at_other.loss_and_grad(x, y, horizon=choose_horizon(at_other, x, y).horizon)[1]
+    np.testing.assert_array_equal(net.loss_and_grad(x, y, horizon="adaptive", theta=other)[1], expected)
+    lengths = [40, 25, 7]
+    chosen = choose_horizon(net, x, y, lengths=lengths)
+    assert 1 <= chosen.horizon <= 40 and len(chosen.message_norms) == 40
+
+
+def test_the_adaptive_horizon_says_what_is_wrong():
+    net, x, y = copy_problem(0.8, 0, n_steps=10, n_batch=2)
+    for tolerance, error in ((0.0, ValueError), (1.0, ValueError), ("small", TypeError)):
+        with pytest.raises(error, match="tolerance"):
+            adaptive(tolerance)
+    with pytest.raises(ValueError, match="'adaptive' or a function"):
+        net.backward(x, y, horizon="adaptve")
+    with pytest.raises(ValueError, match="the horizon picked"):
+        net.backward(x, y, horizon=lambda *args, **kwargs: 0)
