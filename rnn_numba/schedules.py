@@ -62,10 +62,18 @@ def check_k1_k2(k1, k2):
     return k1, k2
 
 
-def check_truncation(horizon, tbptt):
-    """Validate the truncation options of a call: at most one of them; returns (horizon, (k1, k2))."""
+def check_truncation(horizon, tbptt, adaptive=False):
+    """Validate the truncation options of a call: at most one of them; returns (horizon, (k1, k2)).
+
+    With ``adaptive``, ``horizon="adaptive"`` is kept as it is, for each call
+    to pick its horizon (:func:`rnn_numba.truncation.choose_horizon`).
+    """
     if horizon is not None and tbptt is not None:
         raise ValueError("give horizon or tbptt, not both")
+    if adaptive and isinstance(horizon, str):
+        if horizon != "adaptive":
+            raise ValueError(f"horizon must be an int or 'adaptive', got {horizon!r}")
+        return horizon, None
     horizon = None if horizon is None else check.positive_int("horizon", horizon)
     if tbptt is not None:
         try:

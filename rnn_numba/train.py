@@ -111,8 +111,10 @@ class Trainer:
     batch_size : int, optional
         With a Batch of arrays: sequences per update, drawn without
         replacement at random each update; all of them by default.
-    horizon : int, optional
-        Fixed-horizon truncation (every loss term backpropagated ``horizon`` steps).
+    horizon : int or "adaptive", optional
+        Fixed-horizon truncation (every loss term backpropagated ``horizon``
+        steps); ``"adaptive"``: picked for each update's batch to bound the
+        relative bias by 0.1 (see :meth:`rnn_numba.RNN.backward`).
     tbptt : (int, int), optional
         ``(k1, k2)``: online TBPTT over each batch, an update every k1 steps
         that carry a loss (a window whose loss weights are all zero has a
@@ -187,7 +189,7 @@ class Trainer:
             raise ValueError("batch_size draws minibatches from a Batch of arrays; a data function makes its own")
         if isinstance(data, Batch) and self.batch_size is not None and self.batch_size > data.n_batch:
             raise ValueError(f"batch_size {self.batch_size} exceeds the {data.n_batch} sequences in data")
-        self.horizon, self.tbptt = check_truncation(horizon, tbptt)
+        self.horizon, self.tbptt = check_truncation(horizon, tbptt, adaptive=True)
         self.clip_norm = None if clip_norm is None else check.positive_float("clip_norm", clip_norm)
         self.clip_value = None if clip_value is None else check.positive_float("clip_value", clip_value)
         self.clip_message = None if clip_message is None else check.positive_float("clip_message", clip_message)

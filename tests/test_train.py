@@ -31,8 +31,8 @@ def test_training_lowers_the_loss_on_a_small_adding_problem():
 
 @pytest.mark.parametrize(
     "schedule",
-    [{}, {"horizon": 5}, {"tbptt": (5, 10)}, {"recompute": True}],
-    ids=["full", "horizon", "tbptt", "recompute"],
+    [{}, {"horizon": 5}, {"horizon": "adaptive"}, {"tbptt": (5, 10)}, {"recompute": True}],
+    ids=["full", "horizon", "adaptive", "tbptt", "recompute"],
 )
 def test_resume_from_a_checkpoint_is_exact(tmp_path, schedule):
     straight = make_trainer(schedule, clip_norm=0.5)
