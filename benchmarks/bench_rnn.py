@@ -227,6 +227,34 @@ class ARTBP:
         self.run(truncation)
 
 
+class EvolutionStrategies:
+    """ES and PES (antithetic, all particles as one batch) over 100 unrolls of one step, an update per unroll.
+
+    The size of the influence-balancing experiment (23 units, one input, one output; Vicol et al. 2021):
+    N = 100 and 1000 particles, the Elman cell.
+    """
+
+    params = (["es", "pes"], [100, 1000])
+    param_names = ["estimator", "particles"]
+
+    def setup(self, estimator, n_particles):
+        import rnn_numba as rn
+
+        self.estimator = getattr(rn, estimator)
+        self.net, self.x, self.y = problem(100, 1, 23, "float64", "elman", n_in=1, n_out=1)
+        self.run(n_particles)
+
+    def run(self, n_particles):
+        for w in self.estimator(self.net, self.x, self.y, 1, n_particles=n_particles, sigma=0.01, seed=0):
+            self.net.theta -= 1e-9 * w.grad
+
+    def time_100_unrolls(self, estimator, n_particles):
+        self.run(n_particles)
+
+    def peakmem_100_unrolls(self, estimator, n_particles):
+        self.run(n_particles)
+
+
 class OnlineEstimators:
     """The online estimators over 20 steps, an update every step: the time and peak memory per 20 steps.
 

@@ -6,6 +6,7 @@ from ._workspace import release_workspace
 from .bptt import Gradient
 from .compiling import warmup
 from .estimators import eprop, kf_rtrl, rflo, rtrl, snap1, uoro
+from .evolution import es, pes
 from .experiments import sweep
 from .gradcheck import GradCheck, central_differences, check_grad
 from .interop import from_torch, to_torch
@@ -39,6 +40,8 @@ __all__ = [
     "sweep",
     "tbptt",
     "artbp",
+    "es",
+    "pes",
     "rtrl",
     "uoro",
     "kf_rtrl",
