@@ -18,14 +18,14 @@ RUNS = HERE / "runs"
 SCALES = {
     "default": dict(
         n_hidden=64, n_steps=200, n_batch=16, n_seeds=4, bias_steps=100, bias_hidden=32,
-        influence_steps=3000, cliff_grid=80, training_seeds=3,
+        influence_steps=3000, cliff_grid=80, training_seeds=3, influence_seeds=5, influence_particles=100,
         adding=dict(n_steps=50, hidden=32, batch=32, held_out=256, lr=1e-2, batches=1200),
         copy=dict(delay=10, n_copy=5, hidden=64, batch=32, held_out=256, lr=1e-2, batches=2000),
         online=dict(steps=12000, block=600, seeds=5),
     ),
     "paper": dict(
         n_hidden=256, n_steps=1000, n_batch=64, n_seeds=16, bias_steps=400, bias_hidden=128,
-        influence_steps=3000, cliff_grid=200, training_seeds=5,
+        influence_steps=3000, cliff_grid=200, training_seeds=5, influence_seeds=8, influence_particles=1000,
         adding=dict(n_steps=200, hidden=64, batch=32, held_out=1000, lr=1e-2, batches=3000),
         copy=dict(delay=10, n_copy=5, hidden=64, batch=32, held_out=1000, lr=1e-2, batches=4000),
         online=dict(steps=100000, block=2000, seeds=8),

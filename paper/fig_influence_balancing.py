@@ -1,13 +1,28 @@
-"""Figure 5: influence balancing -- truncated BPTT is biased enough to learn the wrong way.
+"""Figure 5: influence balancing -- truncated gradients learn the wrong way, unbiased ones reach theta*.
 
-The linear system of Tallec & Ollivier (2017) in the exact setup of Vicol,
-Metz & Sohl-Dickstein (2021, arXiv:2112.13835): s_{t+1} = A s_t + theta c,
-n = 23, A = 0.5 I + 0.5 (superdiagonal), c = +1 on 10 units and -1 on 13,
-loss 1/2 (s_t[0] - 1)^2 at every step, online SGD with learning rate 1e-4
-for 3000 steps from theta = 0.5 and s_0 = 1. The optimum is theta* = -1/6.
-Every step's gradient is TBPTT(1, K): the newest loss term backpropagated K
-steps from the state held K steps back (:func:`rnn_numba.tbptt`), with the
-tied parameter's gradient dL/dtheta = grad(W_xh) . c.
+The linear system of Tallec & Ollivier (2017) in the setup of Vicol, Metz &
+Sohl-Dickstein (2021, arXiv:2112.13835; protocol read from their
+`persistent_es/influence_balancing.py`): s_{t+1} = A s_t + theta c, n = 23,
+A = 0.5 I + 0.5 (superdiagonal), c = +1 on 10 units and -1 on 13, s_0 = 1,
+theta_0 = 0.5, 3000 SGD iterations. The optimum is theta* = -1/6.
+
+Left, their protocol: each iteration unrolls K steps from the carried state
+and takes the loss 1/2 (s_K[0] - 1)^2 at the unroll's end; TBPTT(K, K) for
+K = 1, 10, 100, RTRL and UORO (K = 1; UORO at lr 1e-5 as in their
+commands), ES and PES (K = 1, sigma 0.1, N particles), all at lr 1e-4 but
+UORO; and ARTBP (ours beside theirs: truncation probability 0.05, a loss at
+every step). The y axis is their evaluation loss: 1/2 (s_500[0] - 1)^2
+after 500 steps from s_0 = 1 at the current theta. Stochastic estimators:
+the median over seeds and the band from the smallest to the largest.
+
+Right: our earlier panel, online TBPTT(1, K) with a loss at every step
+(:func:`rnn_numba.tbptt`), theta itself.
+
+Every estimator runs on the package's linear Elman net with W_xh = theta c
+(the tie: dL/dtheta = grad(W_xh) . c) and W_hh = A^T, every other block
+frozen. Our MSE is (y - 1)^2, twice their 1/2 (...)^2: each step is halved.
+ES and PES perturb theta itself (``basis`` the unit vector along c, sigma
+scaled by ||c||, so theta moves by sigma epsilon as in theirs).
 """
 
 import matplotlib.pyplot as plt
@@ -20,7 +35,54 @@ from rnn_numba import tasks
 
 TRUNCATIONS = (1, 10, 100)
 LEARNING_RATE = 1e-4
+UORO_LEARNING_RATE = 1e-5
+SIGMA = 0.1
 THETA0 = 0.5
+EVALUATION_STEPS = 500
+ARTBP_TRUNCATION = 0.05
+
+
+def evaluation_loss(theta, n_units=23, n_positive=10):
+    """1/2 (s_500[0] - 1)^2 from s_0 = 1 at each theta (array): s_500 = A^500 1 + theta sum_k A^k c."""
+    net, c = tasks.influence_balancing(0.0, n_units, n_positive)
+    a = net.params["W_hh"].T  # A
+    free, forced = np.ones(n_units), np.zeros(n_units)
+    for _ in range(EVALUATION_STEPS):
+        free, forced = a @ free, a @ forced + c
+    return 0.5 * (free[0] + np.asarray(theta) * forced[0] - 1) ** 2
+
+
+def run(method, n_iterations, seed=0, n_particles=100):
+    """theta after each iteration of one method (array of at most n_iterations + 1; shorter if it diverged)."""
+    kind, k = method
+    net, c = tasks.influence_balancing(THETA0)
+    unroll = 1 if kind != "tbptt" else k
+    batch, h0 = tasks.influence_balancing_batch(n_iterations * unroll)
+    x, y = batch.x, batch.target
+    lr = 0.5 * (UORO_LEARNING_RATE if kind == "uoro" else LEARNING_RATE)  # our MSE is twice theirs
+    if kind == "tbptt":  # the loss at each unroll's end only
+        weights = np.zeros((len(x), 1))
+        weights[unroll - 1 :: unroll] = 1
+        windows = rn.tbptt(net, x, y, unroll, unroll, weights=weights, h0=h0, reduction="sum")
+    elif kind in ("rtrl", "uoro"):
+        options = {"seed": seed} if kind == "uoro" else {}
+        windows = getattr(rn, kind)(net, x, y, 1, h0=h0, reduction="sum", **options)
+    elif kind in ("es", "pes"):  # perturb the scalar theta, as published: along c in W_xh, sigma on theta
+        tie = np.zeros(net.n_params)
+        tie[net.layout.slices["W_xh"]] = c / np.linalg.norm(c)
+        windows = getattr(rn, kind)(net, x, y, 1, n_particles=n_particles, sigma=SIGMA * np.linalg.norm(c),
+                                    seed=seed, h0=h0, basis=tie)  # fmt: skip
+    else:  # ARTBP: a window every few steps, one update per window
+        windows = rn.artbp(net, x, y, ARTBP_TRUNCATION, seed=seed, h0=h0)
+    path = [THETA0]
+    theta = THETA0
+    for window in windows:
+        theta -= lr * float(net.layout.views(window.grad)["W_xh"][0] @ c)
+        if not np.isfinite(theta) or abs(theta) > 1e6:
+            break  # diverged
+        net.params["W_xh"][0] = theta * c
+        path.append(theta)
+    return np.array(path)
 
 
 def theta_path(truncation, n_steps, lr=LEARNING_RATE, theta0=THETA0):
@@ -39,13 +101,43 @@ def theta_path(truncation, n_steps, lr=LEARNING_RATE, theta0=THETA0):
     return np.array(path)
 
 
+#: (label, method, colour, stochastic)
+PUBLISHED = [
+    ("TBPTT(1, 1)", ("tbptt", 1), "C3", False),
+    ("TBPTT(10, 10)", ("tbptt", 10), "C1", False),
+    ("TBPTT(100, 100)", ("tbptt", 100), "C0", False),
+    ("RTRL", ("rtrl", 1), "black", False),
+    ("UORO (lr 1e-5)", ("uoro", 1), "C4", True),
+    ("ES", ("es", 1), "C8", True),
+    ("PES", ("pes", 1), "C2", True),
+    ("ARTBP (ours)", ("artbp", 1), "C5", True),
+]
+
+
 def main(scale="default"):
-    n_steps = SCALES[scale]["influence_steps"]
+    s = SCALES[scale]
+    n_steps, n_seeds, n_particles = s["influence_steps"], s["influence_seeds"], s["influence_particles"]
     optimum = tasks.influence_balancing_optimum()
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    for k, color in zip(
-        tqdm(TRUNCATIONS, desc="truncations", leave=False, disable=None), ("C3", "C1", "C0"), strict=True
-    ):
+    fig, (ax_pub, ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    final = {}
+    for label, method, color, stochastic in tqdm(PUBLISHED, desc="estimators", leave=False, disable=None):
+        seeds = range(n_seeds) if stochastic else [0]
+        paths = [run(method, n_steps, seed, n_particles) for seed in seeds]
+        length = min(len(p) for p in paths)
+        losses = np.array([evaluation_loss(p[:length]) for p in paths])
+        steps = np.arange(length)
+        median = np.median(losses, axis=0)
+        diverged = length < n_steps + 1
+        final[label] = (np.median([p[length - 1] for p in paths]), diverged)
+        tag = "diverged" if diverged else f"theta {final[label][0]:.3g}"
+        ax_pub.plot(steps, median, color=color, lw=1.2, label=f"{label}: {tag}")
+        if stochastic:
+            ax_pub.fill_between(steps, losses.min(axis=0), losses.max(axis=0), color=color, alpha=0.2, lw=0)
+    ax_pub.set_yscale("log")
+    ax_pub.set(xlabel="iteration", ylabel="evaluation loss (500-step unroll)")
+    ax_pub.set_title(f"As published: K-step unrolls, {n_seeds} seeds, N = {n_particles}", fontsize=9)
+    ax_pub.legend(frameon=False, fontsize=7, loc="lower left")
+    for k, color in zip(TRUNCATIONS, ("C3", "C1", "C0"), strict=True):
         path = theta_path(k, n_steps)
         ax.plot(np.arange(len(path)), path, color=color, label=f"TBPTT(1, {k}): theta = {path[-1]:.3g}")
     ax.axhline(optimum, color="black", ls="--", lw=0.8, label="theta* = -1/6")
@@ -55,8 +147,10 @@ def main(scale="default"):
     ax.set_ylim(-1.0, None)
     ax.set(xlabel="online step", ylabel="theta (symmetric log scale)")
     ax.legend(frameon=False, fontsize=8)
-    ax.set_title(f"Influence balancing (n = 23, SGD lr {LEARNING_RATE:g}, {n_steps} steps)", fontsize=9)
+    ax.set_title(f"Online TBPTT(1, K), a loss every step, SGD lr {LEARNING_RATE:g}", fontsize=9)
     fig.tight_layout()
+    for label, (theta, diverged) in final.items():
+        print(f"{label:18s} {'diverged' if diverged else f'theta = {theta:.4f}'}")
     return save(fig, "influence_balancing")
 
 

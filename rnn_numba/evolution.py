@@ -56,6 +56,7 @@ def es(
     weights: ArrayLike | Iterable[ArrayLike] | None = None,
     h0: ArrayLike | None = None,
     reduction: str = "sum",
+    basis: ArrayLike | None = None,
 ) -> Iterator[Window]:
     """Yield truncated ES's gradient estimate for every unroll of ``k`` steps of a stream.
 
@@ -77,6 +78,11 @@ def es(
         Initial state (zeros by default); an LSTM's cell state starts at zero.
     reduction : {"sum", "mean"}
         Each unroll's loss, summed or averaged over its steps and sequences.
+    basis : array_like, shape (P, d), optional
+        Orthonormal columns: perturb theta only within their span (e.g. the
+        direction of a tied parameter, c / ||c||), with d numbers per
+        particle instead of P; the estimate is then the gradient's
+        projection on that span. Every parameter by default.
 
     Yields
     ------
@@ -84,7 +90,7 @@ def es(
         ``loss`` the unperturbed parameters' loss of the unroll, ``grad`` the
         estimate, ``h_final`` the unperturbed state after it.
     """
-    return _run(model, stream, targets, k, n_particles, sigma, seed, loss, weights, h0, reduction, persistent=False)
+    return _run(model, stream, targets, k, n_particles, sigma, seed, loss, weights, h0, reduction, basis, False)
 
 
 def pes(
@@ -100,6 +106,7 @@ def pes(
     weights: ArrayLike | Iterable[ArrayLike] | None = None,
     h0: ArrayLike | None = None,
     reduction: str = "sum",
+    basis: ArrayLike | None = None,
 ) -> Iterator[Window]:
     """Yield Persistent ES's gradient estimate for every unroll of ``k`` steps: unbiased for the whole unroll so far.
 
@@ -108,10 +115,10 @@ def pes(
     ``h_final`` is the unperturbed parameters' state, which the particles do
     not share).
     """
-    return _run(model, stream, targets, k, n_particles, sigma, seed, loss, weights, h0, reduction, persistent=True)
+    return _run(model, stream, targets, k, n_particles, sigma, seed, loss, weights, h0, reduction, basis, True)
 
 
-def _run(model, stream, targets, k, n_particles, sigma, seed, loss, weights, h0, reduction, persistent):
+def _run(model, stream, targets, k, n_particles, sigma, seed, loss, weights, h0, reduction, basis, persistent):
     if not isinstance(model, RNN):
         raise TypeError(f"model must be an rnn_numba RNN, got {type(model).__name__}")
     if model.cell.name not in CELLS:
@@ -123,11 +130,24 @@ def _run(model, stream, targets, k, n_particles, sigma, seed, loss, weights, h0,
     sigma = check.positive_float("sigma", sigma)
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+    free = np.ones(model.n_params)  # a frozen block is not perturbed
+    for name in model.frozen:
+        free[model.layout.slices[name]] = 0
+    if basis is None:  # every parameter: the basis is the identity, kept implicit as the mask of free ones
+        basis = free
+    else:
+        basis = np.asarray(basis, dtype=np.float64)
+        basis = basis[:, None] if basis.ndim == 1 else basis
+        if basis.ndim != 2 or basis.shape[0] != model.n_params or not np.isfinite(basis).all():
+            raise ValueError(f"basis must be a finite (P, d) = ({model.n_params}, d) array, got shape {basis.shape}")
+        if not np.allclose(basis.T @ basis, np.eye(basis.shape[1]), atol=1e-8):
+            raise ValueError("basis must have orthonormal columns (basis.T @ basis = I)")
+        basis = basis * free[:, None]
     return _unrolls(model, stream, targets, k, n_particles, sigma, random_generator(seed), loss, weights, h0,
-                    reduction, persistent)  # fmt: skip
+                    reduction, basis, persistent)  # fmt: skip
 
 
-def _unrolls(model, stream, targets, k, n_particles, sigma, rng, loss, weights, h0, reduction, persistent):
+def _unrolls(model, stream, targets, k, n_particles, sigma, rng, loss, weights, h0, reduction, basis, persistent):
     xs, ys, ws = _chunks(stream), _chunks(targets), _chunks(weights)
     n_pairs = n_particles // 2
     steps = None  # (x, y, w) not yet in an unroll
@@ -142,7 +162,7 @@ def _unrolls(model, stream, targets, k, n_particles, sigma, rng, loss, weights, 
             x = first.x
             mean_state = _zero_state(model, 1, x.shape[1], first.h0)
             particle_state = _zero_state(model, n_particles, x.shape[1], first.h0)
-            xi = np.zeros((n_pairs, model.n_params))
+            xi = np.zeros((n_pairs, basis.shape[-1]))
         else:
             x, _ = check.sequence_batch(x, model.n_in, model.dtype)
         y = check.targets(loss, y, x.shape[0], x.shape[1], model.n_out, model.dtype)
@@ -152,7 +172,7 @@ def _unrolls(model, stream, targets, k, n_particles, sigma, rng, loss, weights, 
         while steps[0].shape[0] >= k:
             chunk = tuple(s[:k] for s in steps)
             mean_state, particle_state, window = _unroll(model, chunk, now, n_pairs, sigma, rng, loss, reduction,
-                                                         mean_state, particle_state, xi, persistent)  # fmt: skip
+                                                         mean_state, particle_state, xi, basis, persistent)  # fmt: skip
             yield window
             steps = tuple(s[k:] for s in steps)
             now += k
@@ -160,7 +180,7 @@ def _unrolls(model, stream, targets, k, n_particles, sigma, rng, loss, weights, 
         raise ValueError("the stream is empty; give at least one chunk of shape (T, B, n_in)")
     if steps[0].shape[0] > 0:
         yield _unroll(model, steps, now, n_pairs, sigma, rng, loss, reduction, mean_state, particle_state, xi,
-                      persistent)[2]  # fmt: skip
+                      basis, persistent)[2]  # fmt: skip
 
 
 def _zero_state(model, n_copies, n_batch, h0):
@@ -169,14 +189,14 @@ def _zero_state(model, n_copies, n_batch, h0):
     return h.astype(model.dtype), np.zeros_like(h)
 
 
-def _unroll(model, steps, start, n_pairs, sigma, rng, loss, reduction, mean_state, particle_state, xi, persistent):
+def _unroll(model, steps, start, n_pairs, sigma, rng, loss, reduction, mean_state, particle_state, xi, basis,
+            persistent):  # fmt: skip
     """One unroll: the particles' losses and the estimate; returns the new states and the Window."""
     x, y, w = steps
     theta = model.theta.astype(np.float64)
-    epsilon = rng.standard_normal((n_pairs, model.n_params))
-    for name in model.frozen:  # a frozen block is not perturbed
-        epsilon[:, model.layout.slices[name]] = 0
-    perturbation = np.concatenate([sigma * epsilon, -sigma * epsilon])  # (N, P): pairs i and N/2 + i
+    epsilon = rng.standard_normal((n_pairs, basis.shape[-1]))  # coordinates in the basis
+    step = sigma * (epsilon * basis if basis.ndim == 1 else epsilon @ basis.T)
+    perturbation = np.concatenate([step, -step])  # (N, P): pairs i and N/2 + i
     thetas = (theta[None] + perturbation).astype(model.dtype)
     if persistent:
         start_state = particle_state
@@ -187,9 +207,10 @@ def _unroll(model, steps, start, n_pairs, sigma, rng, loss, reduction, mean_stat
     difference = losses[:n_pairs] - losses[n_pairs:]
     if persistent:
         xi += sigma * epsilon
-        grad = xi.T @ difference / (2 * n_pairs * sigma**2)
+        weighted = xi.T @ difference / sigma**2
     else:
-        grad = epsilon.T @ difference / (2 * n_pairs * sigma)
+        weighted = epsilon.T @ difference / sigma
+    grad = (weighted * basis if basis.ndim == 1 else basis @ weighted) / (2 * n_pairs)
     mean_loss, mean_end = particle_losses(model, model.theta[None], x, y, w, mean_state, loss, reduction)
     h_final = public_state(model, mean_end[0])
     c_final = public_state(model, mean_end[1]) if model.cell.has_cell_state else None

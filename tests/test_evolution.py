@@ -76,6 +76,23 @@ def test_pes_is_es_on_the_first_unroll_and_both_are_reproducible():
     assert len(whole) == 3 and not np.array_equal(whole[1], whole[2])
 
 
+def test_a_basis_perturbs_its_span_only_and_estimates_the_projected_gradient():
+    net, x, y, w = credit_problem()
+    default = [v.grad for v in rn.pes(net, x, y, 1, n_particles=10, seed=2, weights=w)]
+    identity = [v.grad for v in rn.pes(net, x, y, 1, n_particles=10, seed=2, weights=w, basis=np.eye(net.n_params))]
+    np.testing.assert_array_equal(identity, default)  # the same draws, the same estimates
+    # one direction, a tie of W_hh's four entries: the estimate is the gradient's projection on it
+    u = np.zeros(net.n_params)
+    u[net.layout.slices["W_hh"]] = 0.5
+    full = net.backward(x, y, weights=w, reduction="sum").grad
+    runs = np.array([sum(v.grad for v in rn.pes(net, x, y, 1, n_particles=200, sigma=1e-3, weights=w, seed=s,
+                                                basis=u)) for s in range(200)])  # fmt: skip
+    assert np.allclose(runs[:, u == 0], 0)  # nothing outside the span
+    along = runs @ u
+    se = along.std(ddof=1) / np.sqrt(len(along))
+    assert abs(along.mean() - u @ full) < 4 * se and abs(0.9 * (u @ full) - along.mean()) > 4 * se
+
+
 def test_es_and_pes_say_what_is_wrong():
     net, x, y, _ = credit_problem()
     with pytest.raises(ValueError, match="even"):
@@ -88,3 +105,7 @@ def test_es_and_pes_say_what_is_wrong():
         rn.es("net", x, y)
     with pytest.raises(ValueError, match="reduction"):
         rn.es(net, x, y, reduction="median")
+    with pytest.raises(ValueError, match="orthonormal"):
+        rn.es(net, x, y, basis=np.ones(net.n_params))
+    with pytest.raises(ValueError, match=r"\(P, d\) = \(11, d\)"):
+        rn.es(net, x, y, basis=np.eye(3))
