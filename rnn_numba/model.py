@@ -16,7 +16,7 @@ from . import _files, bptt, cells, inputs, params, unroll
 from . import _validate as check
 from .bptt import Gradient
 from .losses import loss_and_dy
-from .schedules import segments_for
+from .schedules import adaptive, segments_for
 from .unroll import Trajectory
 
 #: The format and version of a model file (bumped whenever its layout changes; newer files are refused).
@@ -413,8 +413,6 @@ class RNN:
 
     def _pick_horizon(self, horizon, x, target, loss, lengths, h0, c0, theta):
         """The horizon that ``"adaptive"`` or a picker chooses for a call, at the call's parameters ``theta``."""
-        from .truncation import adaptive
-
         if isinstance(horizon, str):
             if horizon != "adaptive":
                 raise ValueError(f"horizon must be an int, 'adaptive' or a function that picks one, got {horizon!r}")

@@ -41,8 +41,7 @@ problems, whose targets copy the input 10 steps back. :func:`adaptive` makes the
 give to :meth:`rnn_numba.RNN.backward`.
 """
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -52,7 +51,7 @@ from .bptt import gradient
 from .estimators.online import random_generator
 from .inputs import batch_inputs, loss_inputs
 from .model import RNN
-from .schedules import full_schedule
+from .schedules import DEFAULT_TOLERANCE, Horizon, adaptive, choose_horizon, full_schedule  # noqa: F401
 from .stream import Window, _chunks
 
 #: The default truncation probability per step: window lengths geometric with a mean of 20 steps.
@@ -216,90 +215,3 @@ def _window(model, steps, h0, c0, start, hazard, loss):
     call = loss_inputs(model, x, y, loss, w, None, h0, c0, "sum")
     result = gradient(model, call, full_schedule(n_steps), message_scale=compensation(hazard, n_steps))
     return Window(start, start + n_steps, start, result.loss, result.grad, None, None, result.h_final, result.c_final)
-
-
-#: The relative bias ``horizon="adaptive"`` allows.
-DEFAULT_TOLERANCE = 0.1
-
-
-@dataclass
-class Horizon:
-    """A horizon picked for a bias tolerance (:func:`choose_horizon`).
-
-    Attributes
-    ----------
-    horizon : int
-        K, at most T (T: full BPTT).
-    decay : float
-        beta, the geometric decay per step of the last loss's backward message.
-    message_norms : ndarray, shape (T,)
-        ||dL_T/dh_{T-k}|| for k = 0..T-1, the mean over sequences.
-    tolerance : float
-    """
-
-    horizon: int
-    decay: float
-    message_norms: np.ndarray
-    tolerance: float
-
-
-def choose_horizon(model, x, target, tolerance=DEFAULT_TOLERANCE, *, loss="mse", lengths=None, h0=None, c0=None):
-    """The horizon K whose relative bias is bounded by ``tolerance`` where the backward message decays geometrically.
-
-    Parameters
-    ----------
-    model : RNN
-    x, target, loss, lengths, h0, c0
-        As for :meth:`rnn_numba.RNN.backward`: the call the horizon is for.
-    tolerance : float
-        delta in (0, 1): the relative bias allowed.
-
-    Returns
-    -------
-    Horizon
-        K = ceil(log(delta (1 - beta)) / log beta), between 1 and T; T (full
-        BPTT) where the message does not decay (beta >= 1).
-    """
-    tolerance = _check_tolerance(tolerance)
-    n_steps, n_batch = np.shape(x)[:2]
-    weights = np.zeros((n_steps, n_batch))  # the last valid step's loss alone: its message at every lag
-    last = np.full(n_batch, n_steps - 1) if lengths is None else np.asarray(lengths) - 1
-    weights[last, np.arange(n_batch)] = 1
-    probe = model.backward(x, target, loss=loss, weights=weights, lengths=lengths, h0=h0, c0=c0, reduction="sum",
-                           grad_norms=True)  # fmt: skip
-    norms = probe.dh_norms if probe.dh_norms.ndim == 2 else probe.dh_norms[-1]  # (T + 1, B), the top layer
-    lags = np.stack([norms[last - k + 1, np.arange(n_batch)] for k in range(n_steps)])  # (T, B), 0 past a start
-    reached = last[None, :] - np.arange(n_steps)[:, None] >= 0
-    message = np.array([lags[k][reached[k]].mean() if reached[k].any() else 0.0 for k in range(n_steps)])
-    k = np.arange(1, n_steps)
-    usable = message[1:] > 0
-    if usable.sum() < 2:  # one step, or a message that vanishes at once: nothing to fit, nothing to keep
-        return Horizon(1 if usable.sum() == 0 else n_steps, 0.0, message, tolerance)
-    slope = np.polyfit(k[usable], np.log(message[1:][usable]), 1)[0]
-    decay = float(np.exp(slope))
-    if decay >= 1:
-        return Horizon(n_steps, decay, message, tolerance)
-    horizon = int(np.ceil(np.log(tolerance * (1 - decay)) / np.log(decay)))
-    return Horizon(int(np.clip(horizon, 1, n_steps)), decay, message, tolerance)
-
-
-def adaptive(tolerance: float = DEFAULT_TOLERANCE) -> Callable:
-    """A horizon picker for :meth:`rnn_numba.RNN.backward`: ``horizon=adaptive(0.01)``.
-
-    Returns ``pick(model, x, target, **options) -> K``, the horizon of
-    :func:`choose_horizon` for ``tolerance``, chosen afresh for each call.
-    """
-    tolerance = _check_tolerance(tolerance)
-
-    def pick(model, x, target, **options):
-        return choose_horizon(model, x, target, tolerance, **options).horizon
-
-    pick.tolerance = tolerance
-    return pick
-
-
-def _check_tolerance(tolerance):
-    tolerance = check.positive_float("tolerance", tolerance)
-    if tolerance >= 1:
-        raise ValueError(f"tolerance, the relative bias allowed, must be in (0, 1), got {tolerance}")
-    return tolerance
