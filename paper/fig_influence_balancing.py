@@ -74,8 +74,13 @@ def run(method, n_iterations, seed=0, n_particles=100):
                                     seed=seed, h0=h0, basis=tie)  # fmt: skip
     else:  # ARTBP: a window every few steps, one update per window
         windows = rn.artbp(net, x, y, ARTBP_TRUNCATION, seed=seed, h0=h0)
-    path = [THETA0]
-    theta = THETA0
+    return descend(net, c, windows, lr)
+
+
+def descend(net, c, windows, lr):
+    """SGD on the tied theta, a step per window (dL/dtheta = grad(W_xh) . c); theta after each, until it diverges."""
+    theta = float(net.params["W_xh"][0] @ c) / float(c @ c)
+    path = [theta]
     for window in windows:
         theta -= lr * float(net.layout.views(window.grad)["W_xh"][0] @ c)
         if not np.isfinite(theta) or abs(theta) > 1e6:
@@ -89,16 +94,8 @@ def theta_path(truncation, n_steps, lr=LEARNING_RATE, theta0=THETA0):
     """theta after each of ``n_steps`` online TBPTT(1, truncation) updates (array of n_steps + 1)."""
     net, c = tasks.influence_balancing(theta0)
     batch, h0 = tasks.influence_balancing_batch(n_steps)
-    path = [theta0]
-    theta = theta0
-    for window in rn.tbptt(net, batch.x, batch.target, 1, truncation, h0=h0):
-        # Our MSE is (y - 1)^2, twice the published 1/2 (s_t[0] - 1)^2: halve the step.
-        theta -= 0.5 * lr * float(net.layout.views(window.grad)["W_xh"][0] @ c)
-        if not np.isfinite(theta) or abs(theta) > 1e6:
-            break  # diverged
-        net.params["W_xh"][0] = theta * c
-        path.append(theta)
-    return np.array(path)
+    # Our MSE is (y - 1)^2, twice the published 1/2 (s_t[0] - 1)^2: halve the step.
+    return descend(net, c, rn.tbptt(net, batch.x, batch.target, 1, truncation, h0=h0), 0.5 * lr)
 
 
 #: (label, method, colour, stochastic)

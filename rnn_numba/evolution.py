@@ -214,9 +214,7 @@ def _unroll(model, steps, start, n_pairs, sigma, rng, loss, reduction, mean_stat
     mean_loss, mean_end = particle_losses(model, model.theta[None], x, y, w, mean_state, loss, reduction)
     h_final = public_state(model, mean_end[0])
     c_final = public_state(model, mean_end[1]) if model.cell.has_cell_state else None
-    grad = grad.astype(model.dtype)
-    for name in model.frozen:
-        grad[model.layout.slices[name]] = 0
+    grad = grad.astype(model.dtype)  # zero on frozen blocks: the basis has no component there
     window = Window(start, start + x.shape[0], start, float(mean_loss[0]), grad, None, None, h_final, c_final)
     return mean_end, (end_state if persistent else particle_state), window
 
@@ -269,8 +267,7 @@ def particle_losses(model, thetas, x, y, w, state, loss, reduction):
                 r[:, :, 2 * n_hidden :] += inner[:, None, :]
             a, r = (np.ascontiguousarray(v.reshape(rows, width), dtype) for v in (a, r))
             model.cell.forward(cell, 0, rows, a, r, no_inner, (h[k], c[k]), (h_next, c_next), cache)
-            h[k], c[k] = h_next, c_next
-            h_next, c_next = np.empty_like(h_next), np.empty_like(c_next)
+            h[k], c[k] = h_next, c_next  # copied in: the buffers serve the next layer and step
             layer_input = h[k].reshape(n_particles, n_batch, n_hidden)
         out = np.matmul(layer_input, w_hy) + b_y[:, None, :]  # (N, B, n_out)
         total += (_loss_terms(loss, out, y[t]) * w[t][None]).sum(axis=1)

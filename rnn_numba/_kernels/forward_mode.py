@@ -444,7 +444,7 @@ def _rank_one_rows(args, grad, epsilon, b0, b1):
             if held[t, b]:
                 continue
             u_row[0][0, :], u_row[1][0, :] = u_h[b], u_c[b]
-            r_dot[0, :] = np.dot(u_h[b], w_hh)  # D_t u's recurrent tangent
+            np.dot(u_row[0], w_hh, r_dot)  # D_t u's recurrent tangent, into the work array
             cell.jvp(b, a_dot, r_dot, inner, inner_dot, (h[t], c[t]), (h[t + 1], c[t + 1]), cache[t], u_row,
                      (du_h, du_c))  # fmt: skip
             # the sequence's step as one-row arrays of their own (contiguous, unlike a slice b:b+1 to Numba)
@@ -459,7 +459,7 @@ def _rank_one_rows(args, grad, epsilon, b0, b1):
             immediate_vjp(cell, x_row, (v_h, v_c), inner, s_prev, s_next, cache_row, offsets, vm, da, dr, scratch)
             m = vm[0]
             # the norms by BLAS: a compiled running sum without reassociation (the fastmath policy) is 3x slower
-            du_norm = np.sqrt(np.dot(du_h[0], du_h[0]) + np.sum(du_c * du_c))
+            du_norm = np.sqrt(np.dot(du_h[0], du_h[0]) + (np.dot(du_c[0], du_c[0]) if du_c.shape[1] else zero))
             rho0 = np.sqrt((np.sqrt(np.dot(w_b, w_b)) + epsilon) / (du_norm + epsilon))
             rho1 = np.sqrt((np.sqrt(np.dot(m, m)) + epsilon) / (v_norm + epsilon))
             signal = zero
