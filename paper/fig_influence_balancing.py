@@ -27,8 +27,7 @@ scaled by ||c||, so theta moves by sigma epsilon as in theirs).
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import SCALES, cli, save
-from tqdm import tqdm
+from _common import SCALES, cli, save, store
 
 import rnn_numba as rn
 from rnn_numba import tasks
@@ -77,6 +76,12 @@ def run(method, n_iterations, seed=0, n_particles=100):
     return descend(net, c, windows, lr)
 
 
+def influence_run(config, seed):
+    """The sweep's run function: theta after each iteration of ``config["method"]`` (see :func:`run`)."""
+    path = run((config["method"], config["k"]), config["n_iterations"], seed, config["n_particles"])
+    return {"theta": path, "diverged": len(path) < config["n_iterations"] + 1}
+
+
 def descend(net, c, windows, lr):
     """SGD on the tied theta, a step per window (dL/dtheta = grad(W_xh) . c); theta after each, until it diverges."""
     theta = float(net.params["W_xh"][0] @ c) / float(c @ c)
@@ -116,10 +121,24 @@ def main(scale="default"):
     n_steps, n_seeds, n_particles = s["influence_steps"], s["influence_seeds"], s["influence_particles"]
     optimum = tasks.influence_balancing_optimum()
     fig, (ax_pub, ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    configs = [
+        {"method": method[0], "k": method[1], "n_iterations": n_steps, "n_particles": n_particles}
+        for _, method, _, _ in PUBLISHED
+    ]
+    stochastic = [entry[3] for entry in PUBLISHED]
+    with rn.experiments.process_pool(2) as pool:  # the deterministic methods once, the stochastic over seeds
+        where = store("influence_balancing", scale, __file__)
+        once = rn.sweep(influence_run, [c for c, s in zip(configs, stochastic) if not s], [0], store=where,
+                        executor=pool)  # fmt: skip
+        seeded = rn.sweep(influence_run, [c for c, s in zip(configs, stochastic) if s], n_seeds, store=where,
+                          executor=pool)  # fmt: skip
+    for results in (once, seeded):
+        if results.failed:
+            raise RuntimeError(f"influence balancing: {len(results.failed)} runs failed:\n{results.failed[0].error}")
+    records = [*once.records, *seeded.records]
     final = {}
-    for label, method, color, stochastic in tqdm(PUBLISHED, desc="estimators", leave=False, disable=None):
-        seeds = range(n_seeds) if stochastic else [0]
-        paths = [run(method, n_steps, seed, n_particles) for seed in seeds]
+    for (label, method, color, is_stochastic), config in zip(PUBLISHED, configs, strict=True):
+        paths = [r.metric("theta") for r in records if r.config == config]
         length = min(len(p) for p in paths)
         losses = np.array([evaluation_loss(p[:length]) for p in paths])
         steps = np.arange(length)
@@ -128,7 +147,7 @@ def main(scale="default"):
         final[label] = (np.median([p[length - 1] for p in paths]), diverged)
         tag = "diverged" if diverged else f"theta {final[label][0]:.3g}"
         ax_pub.plot(steps, median, color=color, lw=1.2, label=f"{label}: {tag}")
-        if stochastic:
+        if is_stochastic:
             ax_pub.fill_between(steps, losses.min(axis=0), losses.max(axis=0), color=color, alpha=0.2, lw=0)
     ax_pub.set_yscale("log")
     ax_pub.set(xlabel="iteration", ylabel="evaluation loss (500-step unroll)")
