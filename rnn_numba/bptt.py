@@ -47,6 +47,10 @@ class Gradient:
         the states on work buffers).
     dh_norms : ndarray, shape (T + 1, B) or (L, T + 1, B), or None
         ||dL/dh_t|| for t = 0..T, if requested (full BPTT only).
+    forward_steps : int or None
+        With ``checkpoints`` or ``memory``: the steps of the forward
+        recursion the gradient took, recomputations included
+        (:mod:`rnn_numba.checkpointing`); else None.
     """
 
     loss: float
@@ -55,6 +59,7 @@ class Gradient:
     dc0: np.ndarray
     trajectory: Trajectory
     dh_norms: np.ndarray = None
+    forward_steps: int = None
 
     @property
     def h(self):
@@ -112,7 +117,7 @@ def gradient(model, call, segments, *, grad_norms=False, clip=None, recompute=Fa
     recompute = full and recompute and model.cell.cache_width > 0
     block = block_steps(n_steps, n_batch, recompute) if full else n_steps
     work = work_arrays(model, inputs, block, keep_cache=not recompute, gradient=True, new_states=keep_trajectory)
-    out = _gradients(model, n_steps, n_batch, grad_norms and full)
+    out = new_gradients(model, n_steps, n_batch, grad_norms and full)
     scale = np.zeros(0, model.dtype) if message_scale is None else np.ascontiguousarray(message_scale, model.dtype)
     if scale.size and not full:
         raise ValueError("message_scale is for full BPTT")  # an internal call's mistake, not a user's
@@ -151,7 +156,7 @@ def vjp(model, inputs, dh, dh_final=None, dc_final=None):
     n_steps, n_batch = inputs.x.shape[:2]
     block = block_steps(n_steps, n_batch)
     work = work_arrays(model, inputs, block, keep_cache=True, gradient=True, new_states=True)
-    out = _gradients(model, n_steps, n_batch, False)
+    out = new_gradients(model, n_steps, n_batch, False)
     if dh_final is not None:
         out.dh[...] = dh_final
     if dc_final is not None:
@@ -165,7 +170,7 @@ def vjp(model, inputs, dh, dh_final=None, dc_final=None):
     return _result(model, None, out, work, inputs, True)
 
 
-def _gradients(model, n_steps, n_batch, record_norms):
+def new_gradients(model, n_steps, n_batch, record_norms):
     """Zeroed :class:`~rnn_numba._kernels.engine.Gradients` of a pass."""
     n_layers, n_hidden, dtype = model.num_layers, model.n_hidden, model.dtype
     c_width = n_hidden if model.cell.has_cell_state else 0

@@ -121,6 +121,8 @@ def check_grad(
     horizon: int | None = None,
     tbptt: tuple[int, int] | None = None,
     recompute: bool = False,
+    checkpoints: int | None = None,
+    memory: int | float | str | None = None,
     eps: float = 1e-4,
     max_coords: int | None = None,
     seed: int = 0,
@@ -130,7 +132,7 @@ def check_grad(
     """Compare the model's gradient with central finite differences, per block.
 
     The check runs in float64 (a float32 model is converted). Arguments
-    ``x`` .. ``recompute`` are those of :meth:`RNN.backward`; with ``horizon``
+    ``x`` .. ``memory`` are those of :meth:`RNN.backward`; with ``horizon``
     or ``tbptt`` the truncated gradient is compared with finite differences
     of the truncated objective (module docstring).
 
@@ -159,7 +161,8 @@ def check_grad(
     model = model.astype(np.float64)
     result = model.backward(
         x, target, loss=loss, weights=weights, lengths=lengths, h0=h0, c0=c0,
-        reduction=reduction, horizon=horizon, tbptt=tbptt, recompute=recompute,
+        reduction=reduction, horizon=horizon, tbptt=tbptt, recompute=recompute, checkpoints=checkpoints,
+        memory=memory,
     )  # fmt: skip
     # The validated arrays, and the weights with the reduction folded in.
     call = loss_inputs(model, x, target, loss, weights, lengths, h0, c0, reduction)
@@ -168,7 +171,8 @@ def check_grad(
     if reduction == "mean":
         wv = wv / total if total > 0 else wv * 0
     segments = segments_for(xv.shape[0], horizon, tbptt)
-    held = result.trajectory  # the forward pass at theta0: each segment's incoming state, held fixed
+    # the forward pass at theta0: each segment's incoming state, held fixed (a checkpointed gradient keeps none)
+    held = result.trajectory if result.trajectory is not None else forward(model, call.inputs)
     no_c = call.inputs.c0
 
     def objective(theta):

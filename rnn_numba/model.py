@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _files, bptt, cells, inputs, params, unroll
+from . import _files, bptt, cells, checkpointing, inputs, params, unroll
 from . import _validate as check
 from .bptt import Gradient
 from .losses import loss_and_dy
@@ -315,6 +315,8 @@ class RNN:
         grad_norms: bool = False,
         clip_message: float | None = None,
         recompute: bool = False,
+        checkpoints: int | None = None,
+        memory: int | float | str | None = None,
         theta: ArrayLike | None = None,
     ) -> Gradient:
         """Loss and gradient by full BPTT or one of the truncations.
@@ -363,6 +365,18 @@ class RNN:
             GEMMs per block), so that its peak memory is about the stored
             states and inputs. The Elman cell stores no gates, so this
             changes nothing for it; the truncations keep all gates.
+        checkpoints : int, optional
+            Full BPTT within a memory budget: keep at most this many states
+            (every layer's h and c at a block boundary, the initial state
+            among them) and recompute the others from them on the optimal
+            binomial schedule (Griewank & Walther 2000;
+            :mod:`rnn_numba.checkpointing`). The same gradient (every
+            recurrent layer's to the last bit; the readout's and the loss to
+            rounding), more forward steps (``Gradient.forward_steps``), no
+            trajectory.
+        memory : int, float or str, optional
+            The budget in bytes instead (``2e9``, ``"2 GB"``, ``"512 MiB"``):
+            the most states that fit besides one block's work buffers.
         theta : array_like, shape (n_params,), optional
 
         Returns
@@ -370,7 +384,8 @@ class RNN:
         Gradient
         """
         return self._gradient(x, target, loss, weights, lengths, h0, c0, reduction, horizon, tbptt, grad_norms,
-                              clip_message, recompute, theta, keep_trajectory=True)  # fmt: skip
+                              clip_message, recompute, theta, keep_trajectory=True, checkpoints=checkpoints,
+                              memory=memory)  # fmt: skip
 
     def loss_and_grad(
         self,
@@ -387,6 +402,8 @@ class RNN:
         tbptt: tuple | None = None,
         clip_message: float | None = None,
         recompute: bool = False,
+        checkpoints: int | None = None,
+        memory: int | float | str | None = None,
         theta: ArrayLike | None = None,
     ) -> tuple:
         """``(loss, grad)`` of :meth:`backward`, which documents the arguments.
@@ -396,18 +413,28 @@ class RNN:
         instead of being written to new memory at every call.
         """
         result = self._gradient(x, target, loss, weights, lengths, h0, c0, reduction, horizon, tbptt, False,
-                                clip_message, recompute, theta, keep_trajectory=False)  # fmt: skip
+                                clip_message, recompute, theta, keep_trajectory=False, checkpoints=checkpoints,
+                                memory=memory)  # fmt: skip
         return result.loss, result.grad
 
     def _gradient(self, x, target, loss, weights, lengths, h0, c0, reduction, horizon, tbptt, grad_norms, clip,
-                  recompute, theta, keep_trajectory):  # fmt: skip
+                  recompute, theta, keep_trajectory, checkpoints=None, memory=None):  # fmt: skip
         call = inputs.loss_inputs(self, x, target, loss, weights, lengths, h0, c0, reduction, theta)
+        budget = checkpoints is not None or memory is not None
+        if budget and (horizon is not None or tbptt is not None):
+            raise ValueError("checkpoints and memory are for full BPTT, which a truncation does not store; drop one")
         if isinstance(horizon, str) or callable(horizon):
             horizon = self._pick_horizon(horizon, x, target, loss, lengths, h0, c0, call.inputs.theta)
         segments = segments_for(call.inputs.x.shape[0], horizon, tbptt)
         if grad_norms and (horizon is not None or tbptt is not None):
             raise ValueError("grad_norms is defined for full BPTT; drop horizon/tbptt or grad_norms")
         clip = None if clip is None else check.positive_float("clip_message", clip)
+        if budget:
+            n_steps, n_batch = call.inputs.x.shape[:2]
+            stored, block = checkpointing.checkpoints_for(self, n_steps, n_batch, checkpoints=checkpoints,
+                                                          memory=memory, recompute=bool(recompute))  # fmt: skip
+            return checkpointing.gradient(self, call, stored, block=block, grad_norms=grad_norms, clip=clip,
+                                          recompute=bool(recompute))  # fmt: skip
         return bptt.gradient(self, call, segments, grad_norms=grad_norms, clip=clip, recompute=bool(recompute),
                              keep_trajectory=keep_trajectory)  # fmt: skip
 

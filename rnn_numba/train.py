@@ -28,6 +28,7 @@ from . import _validate as check
 from ._files import atomic_savez, entry, float_entry, integer_entry, json_entry, read_npz, text_entry
 from .io import model_config
 from .model import RNN, model_arrays
+from .checkpointing import parse_bytes
 from .optim import Optimizer, clip_grad_norm, clip_grad_value
 from .schedules import check_truncation
 from .stream import tbptt as tbptt_windows
@@ -130,6 +131,12 @@ class Trainer:
     recompute : bool
         Full BPTT keeps no gate activations and recomputes them (less
         memory, more time; see :meth:`RNN.backward`).
+    checkpoints : int, optional
+        Full BPTT keeps at most this many states and recomputes the rest on
+        the optimal binomial schedule (see :meth:`RNN.backward`; these are
+        stored states inside one gradient, not the files of :meth:`run`).
+    memory : int, float or str, optional
+        The same as a byte budget (``"2 GB"``).
     reduction : {"mean", "sum"}
     eval_data : Batch, optional
         Held-out data, evaluated every ``eval_every`` updates and at the end.
@@ -169,6 +176,8 @@ class Trainer:
         clip_value=None,
         clip_message=None,
         recompute=False,
+        checkpoints=None,
+        memory=None,
         reduction="mean",
         eval_data=None,
         eval_every=None,
@@ -194,6 +203,17 @@ class Trainer:
         self.clip_value = None if clip_value is None else check.positive_float("clip_value", clip_value)
         self.clip_message = None if clip_message is None else check.positive_float("clip_message", clip_message)
         self.recompute = bool(recompute)
+        self.budget = {}  # checkpoints or memory for full BPTT, checked here rather than at the first update
+        if checkpoints is not None or memory is not None:
+            if self.horizon is not None or self.tbptt is not None:
+                raise ValueError("checkpoints and memory are for full BPTT, which a truncation does not store; drop one")
+            if checkpoints is not None and memory is not None:
+                raise ValueError("give checkpoints (stored states) or memory (a byte budget), not both")
+            if checkpoints is not None:
+                self.budget["checkpoints"] = check.positive_int("checkpoints", checkpoints)
+            else:
+                parse_bytes(memory)
+                self.budget["memory"] = memory
         self.reduction = reduction
         if eval_data is not None and not isinstance(eval_data, Batch):
             raise TypeError("eval_data must be a tasks.Batch (fixed held-out data)")
@@ -237,7 +257,8 @@ class Trainer:
         if self.tbptt is None:
             with quiet():
                 loss, grad = self.model.loss_and_grad(
-                    batch.x, batch.target, horizon=self.horizon, recompute=self.recompute, **batch.kwargs(), **options
+                    batch.x, batch.target, horizon=self.horizon, recompute=self.recompute, **self.budget,
+                    **batch.kwargs(), **options,
                 )
             yield loss, grad
             return
@@ -391,7 +412,7 @@ class Trainer:
             "reduction": self.reduction,
             "eval_every": self.eval_every,
             "optimizer": self.optimizer.settings(),
-        }
+        } | self.budget  # only when set: checkpoints written before these settings existed still match
 
     def save_checkpoint(self, path):
         """Write everything that decides the next updates to one file, atomically.

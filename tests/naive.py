@@ -333,3 +333,28 @@ def eligibility_gradient(net, x, target, loss="mse", weights=None, reduction="me
         views[names["b_h"]][...] = grad[-1]
     views["W_hy"][...], views["b_y"][...] = readout["W_hy"], readout["b_y"]
     return flat
+
+
+def checkpoint_cost(n_units, checkpoints):
+    """The fewest forward units that reverse ``n_units`` with ``checkpoints`` stored states: dynamic programming.
+
+    Reversing [0, n) from a stored state at 0 with s slots: store the state at
+    j (one slot fewer for [j, n), except that a last single unit needs none),
+    reverse [j, n), then [0, j) again from 0. A single unit costs one taped
+    forward step. The recursion of Gruslys et al. (2016), over every j.
+    """
+    cost = {}
+    for s in range(1, checkpoints + 1):
+        cost[1, s] = 1
+        for n in range(2, n_units + 1):
+            options = []
+            for j in range(1, n):
+                if n - j == 1:
+                    right = 1
+                elif s >= 2:
+                    right = cost[n - j, s - 1]
+                else:
+                    continue
+                options.append(j + right + cost[j, s])
+            cost[n, s] = min(options)
+    return cost[n_units, checkpoints]

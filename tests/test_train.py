@@ -31,8 +31,8 @@ def test_training_lowers_the_loss_on_a_small_adding_problem():
 
 @pytest.mark.parametrize(
     "schedule",
-    [{}, {"horizon": 5}, {"horizon": "adaptive"}, {"tbptt": (5, 10)}, {"recompute": True}],
-    ids=["full", "horizon", "adaptive", "tbptt", "recompute"],
+    [{}, {"horizon": 5}, {"horizon": "adaptive"}, {"tbptt": (5, 10)}, {"recompute": True}, {"checkpoints": 2}],
+    ids=["full", "horizon", "adaptive", "tbptt", "recompute", "checkpoints"],
 )
 def test_resume_from_a_checkpoint_is_exact(tmp_path, schedule):
     straight = make_trainer(schedule, clip_norm=0.5)
@@ -129,6 +129,10 @@ def test_a_checkpoint_for_another_model_or_optimiser_is_refused(tmp_path):
         (dict(clip_norm=0), ValueError, "clip_norm"),
         (dict(batch_size=4), ValueError, "batch_size"),
         (dict(eval_data=np.zeros(3)), TypeError, "eval_data"),
+        (dict(checkpoints=0), ValueError, "checkpoints"),
+        (dict(checkpoints=2, horizon=5), ValueError, "full BPTT"),
+        (dict(checkpoints=2, memory="1 GB"), ValueError, "not both"),
+        (dict(memory="lots"), ValueError, "2 GB"),
     ],
 )
 def test_bad_settings_are_refused(kwargs, error, match):

@@ -111,12 +111,15 @@ class Settings(NamedTuple):
 
     ``scale`` (T,) or empty: factors on the backward message, one per step
     (see :func:`~rnn_numba._kernels.recurrence.backward_recursion`).
+    ``accumulate``: :func:`gradient` adds to ``out.grad`` instead of
+    writing it (a gradient run a segment at a time, :mod:`rnn_numba.checkpointing`).
     """
 
     block: int
     keep_cache: bool
     clip: float
     scale: np.ndarray
+    accumulate: bool = False
 
 
 def run(kernel, threads):
@@ -190,8 +193,11 @@ def readout(theta, table, work, threads):
 
 
 @jit_kernel
-def readout_loss(theta, table, objective, work, grad, threads):
-    """The readout, the loss, dL/dy into ``work.dy``, and the readout's gradient into ``grad``; returns the loss."""
+def readout_loss(theta, table, objective, work, grad, threads, accumulate=False):
+    """The readout, the loss, dL/dy into ``work.dy``, and the readout's gradient into (or added to) ``grad``.
+
+    Returns the loss.
+    """
     readout(theta, table, work, threads)
     n_layers, n_rows, n_out = work.h.shape[0], work.y.shape[0] * work.y.shape[1], work.y.shape[2]
     dy = work.dy.reshape(n_rows, n_out)
@@ -199,7 +205,7 @@ def readout_loss(theta, table, objective, work, grad, threads):
     # dL/dW_hy = h_top.T @ dL/dy; dL/db_y = the column sums of dL/dy
     top = work.h[n_layers - 1, 1:].reshape(n_rows, work.h.shape[3])
     g_w_hy = matrix(grad, table, n_layers, W_HY)
-    matmul_tn(top, None, dy, g_w_hy, None, vector(grad, table, n_layers, B_Y), np.bool_(False), threads)
+    matmul_tn(top, None, dy, g_w_hy, None, vector(grad, table, n_layers, B_Y), np.bool_(accumulate), threads)
     return value
 
 
@@ -278,12 +284,12 @@ def gradient(cell, theta, table, x, lengths, objective, dh_top, work, out, setti
     from_loss = objective.loss != NO_LOSS
     value = 0.0
     if from_loss:
-        value = readout_loss(theta, table, objective, work, out.grad, threads)
+        value = readout_loss(theta, table, objective, work, out.grad, threads, settings.accumulate)
     n_layers, n_steps, n_batch, block = work.h.shape[0], x.shape[0], x.shape[1], settings.block
     record, recompute = out.sq_norms.shape[1] > 0, not settings.keep_cache and work.cache.shape[3] > 0
     packed = [pack(np.ascontiguousarray(matrix(theta, table, k, W_HH).T)) for k in range(n_layers)]
     segment = np.zeros((1, 3), dtype=np.int64)
-    first = True
+    first = not settings.accumulate
     for t0 in range(((n_steps - 1) // block) * block, -1, -block):
         t1 = min(t0 + block, n_steps)
         n = t1 - t0
