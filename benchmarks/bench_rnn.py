@@ -227,6 +227,30 @@ class ARTBP:
         self.run(truncation)
 
 
+class Checkpointed:
+    """Full BPTT with at most m stored states (binomial schedule) against all states stored: time and peak memory.
+
+    LSTM, T = 2000, B = 32, H = 128, float32; m = 4 and 32 stored states (the units are 16 steps, 125 of them),
+    and None: plain full BPTT with recompute=True, the same blocks.
+    """
+
+    params = ([4, 32, None],)
+    param_names = ["checkpoints"]
+
+    def setup(self, checkpoints):
+        self.net, self.x, self.y = problem(2000, 32, 128, "float32", "lstm")
+        self.run(checkpoints)
+
+    def run(self, checkpoints):
+        self.net.loss_and_grad(self.x, self.y, recompute=True, checkpoints=checkpoints)
+
+    def time_gradient(self, checkpoints):
+        self.run(checkpoints)
+
+    def peakmem_gradient(self, checkpoints):
+        self.run(checkpoints)
+
+
 class EvolutionStrategies:
     """ES and PES (antithetic, all particles as one batch) over 100 unrolls of one step, an update per unroll.
 

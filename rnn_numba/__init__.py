@@ -1,6 +1,6 @@
 """rnn_numba: Numba-accelerated recurrent networks, full and truncated BPTT."""
 
-from . import cache, cells, estimators, experiments, optim, tasks
+from . import cache, cells, checkpointing, estimators, experiments, optim, tasks
 from ._threads import get_num_threads, set_num_threads, threads
 from ._workspace import release_workspace
 from .bptt import Gradient
@@ -35,6 +35,7 @@ __all__ = [
     "optim",
     "tasks",
     "cells",
+    "checkpointing",
     "cache",
     "experiments",
     "sweep",

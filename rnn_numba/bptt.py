@@ -64,22 +64,29 @@ class Gradient:
     @property
     def h(self):
         """ndarray, shape (T + 1, B, H): the top layer's states h_0 .. h_T."""
-        return self.trajectory.h
+        return self._forward_pass().h
 
     @property
     def y(self):
         """ndarray, shape (T, B, n_out): the readouts."""
-        return self.trajectory.y
+        return self._forward_pass().y
 
     @property
     def h_final(self):
         """Each sequence's last valid state, to continue the sequence from."""
-        return self.trajectory.h_final
+        return self._forward_pass().h_final
 
     @property
     def c_final(self):
         """The last valid cell state (LSTM), or None."""
-        return self.trajectory.c_final
+        return self._forward_pass().c_final
+
+    def _forward_pass(self):
+        if self.trajectory is None:
+            raise ValueError(
+                "this gradient kept no states (checkpoints/memory store only a few); run net.forward for them"
+            )
+        return self.trajectory
 
 
 def gradient(model, call, segments, *, grad_norms=False, clip=None, recompute=False, keep_trajectory=True,
