@@ -11,7 +11,7 @@ and takes the loss 1/2 (s_K[0] - 1)^2 at the unroll's end; TBPTT(K, K) for
 K = 1, 10, 100, RTRL and UORO (K = 1; UORO at lr 1e-5 as in their
 commands), ES and PES (K = 1, sigma 0.1, N particles), all at lr 1e-4 but
 UORO; and ARTBP (ours beside theirs: truncation probability 0.05, a loss at
-every step). The y axis is their evaluation loss: 1/2 (s_500[0] - 1)^2
+every step, an iteration being one of its windows, about 20 steps). The y axis is their evaluation loss: 1/2 (s_500[0] - 1)^2
 after 500 steps from s_0 = 1 at the current theta. Stochastic estimators:
 the median over seeds and the band from the smallest to the largest.
 
@@ -24,6 +24,8 @@ frozen. Our MSE is (y - 1)^2, twice their 1/2 (...)^2: each step is halved.
 ES and PES perturb theta itself (``basis`` the unit vector along c, sigma
 scaled by ||c||, so theta moves by sigma epsilon as in theirs).
 """
+
+import itertools
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -55,7 +57,7 @@ def run(method, n_iterations, seed=0, n_particles=100):
     """theta after each iteration of one method (array of at most n_iterations + 1; shorter if it diverged)."""
     kind, k = method
     net, c = tasks.influence_balancing(THETA0)
-    unroll = 1 if kind != "tbptt" else k
+    unroll = {"tbptt": k, "artbp": round(3 / ARTBP_TRUNCATION)}.get(kind, 1)  # ARTBP: windows of mean 1/c steps
     batch, h0 = tasks.influence_balancing_batch(n_iterations * unroll)
     x, y = batch.x, batch.target
     lr = 0.5 * (UORO_LEARNING_RATE if kind == "uoro" else LEARNING_RATE)  # our MSE is twice theirs
@@ -71,9 +73,9 @@ def run(method, n_iterations, seed=0, n_particles=100):
         tie[net.layout.slices["W_xh"]] = c / np.linalg.norm(c)
         windows = getattr(rn, kind)(net, x, y, 1, n_particles=n_particles, sigma=SIGMA * np.linalg.norm(c),
                                     seed=seed, h0=h0, basis=tie)  # fmt: skip
-    else:  # ARTBP: a window every few steps, one update per window
+    else:  # ARTBP: a window every 1/c steps on average, one update per window (the stream outlasts the iterations)
         windows = rn.artbp(net, x, y, ARTBP_TRUNCATION, seed=seed, h0=h0)
-    return descend(net, c, windows, lr)
+    return descend(net, c, itertools.islice(windows, n_iterations), lr)
 
 
 def influence_run(config, seed):
