@@ -239,20 +239,42 @@ def gradient(model, call, checkpoints, *, block=None, grad_norms=False, clip=Non
     """
     inputs = call.inputs
     n_steps, n_batch = inputs.x.shape[:2]
-    recompute = recompute and model.cell.cache_width > 0
-    block = block or unit_steps(n_steps, n_batch)
-    n_units = -(-n_steps // block)
     objective = losses.objective(call.loss, call.target, call.weights, call.reduction, model.n_out)
     out = new_gradients(model, n_steps, n_batch, grad_norms)
-    record = out.sq_norms.shape[1] > 0
     scale = np.zeros(0, model.dtype) if message_scale is None else np.ascontiguousarray(message_scale, model.dtype)
-    clip = model.dtype(0 if clip is None else clip)
-    units = Units(model, inputs, objective, block, recompute)
+    units = Units(model, inputs, objective, block or unit_steps(n_steps, n_batch), recompute)
+    value, forward_steps = _reverse_all(units, checkpoints, out, model.dtype(0 if clip is None else clip), scale)
+    return _result(model, value, out, forward_steps)
+
+
+def vjp(model, inputs, dh, dh_final, dc_final, checkpoints, *, block=None):
+    """:func:`rnn_numba.bptt.vjp` with at most ``checkpoints`` stored states (see :func:`gradient`).
+
+    ``dh`` (T, B, H): dL/dh_t of the top layer for t = 1..T; ``dh_final``,
+    ``dc_final`` (L, B, H) or None: dL/dh_T and dL/dc_T of every layer.
+    """
+    n_steps, n_batch = inputs.x.shape[:2]
+    out = new_gradients(model, n_steps, n_batch, False)
+    if dh_final is not None:
+        out.dh[...] = dh_final
+    if dc_final is not None:
+        out.dc[...] = dc_final
+    units = Units(model, inputs, losses.no_loss(model.n_out, model.dtype), block or unit_steps(n_steps, n_batch),
+                  False, dh_top=dh)  # fmt: skip
+    _, forward_steps = _reverse_all(units, checkpoints, out, model.dtype(0), np.zeros(0, model.dtype))
+    return _result(model, None, out, forward_steps)
+
+
+def _reverse_all(units, checkpoints, out, clip, scale):
+    """Run the schedule over ``units``, adding to ``out``: (the loss, the forward steps taken)."""
+    inputs, model = units.inputs, units.model
+    n_steps, n_batch = inputs.x.shape[:2]
+    record = out.sq_norms.shape[1] > 0
     stored = {0: (inputs.h0.copy(), inputs.c0.copy())}
     current, position = None, None  # the state at the end of the last advance
     value, forward_steps = 0.0, 0
     with threads_for(n_batch, multiply_adds(model, n_steps, n_batch)) as threads:
-        for action in schedule(n_units, min(checkpoints, n_units)):
+        for action in schedule(units.n_units, min(checkpoints, units.n_units)):
             if action[0] == ADVANCE:
                 a, j = action[1:]
                 current, position = stored[a], a
@@ -270,12 +292,17 @@ def gradient(model, call, checkpoints, *, block=None, grad_norms=False, clip=Non
                 value += units.reverse(u, start, out, clip, scale, record, threads)
                 forward_steps += units.length(u)
                 position = None
+    return value, forward_steps
+
+
+def _result(model, value, out, forward_steps):
+    """The :class:`~rnn_numba.bptt.Gradient` of a checkpointed pass, the frozen blocks' gradient zeroed."""
     if model.frozen:
         views = model.layout.views(out.grad)
         for name in model.frozen:
             views[name][...] = 0
     warn_if_overflowed(model, value, out.grad)
-    norms = np.sqrt(out.sq_norms) if record else None
+    norms = np.sqrt(out.sq_norms) if out.sq_norms.shape[1] else None
     return Gradient(loss=value, grad=out.grad, dh0=public_state(model, out.dh), dc0=public_state(model, out.dc),
                     trajectory=None, dh_norms=public_state(model, norms), forward_steps=forward_steps)  # fmt: skip
 
@@ -283,10 +310,13 @@ def gradient(model, call, checkpoints, *, block=None, grad_norms=False, clip=Non
 class Units:
     """The blocks of one call, run forward (keeping nothing) or reversed, one at a time on one block's work buffers."""
 
-    def __init__(self, model, inputs, objective, block, recompute):
+    def __init__(self, model, inputs, objective, block, recompute, dh_top=None):
         self.model, self.inputs, self.objective = model, inputs, objective
-        self.block, self.recompute = block, recompute
+        self.block, self.recompute = block, recompute and model.cell.cache_width > 0
         self.n_steps, self.n_batch = inputs.x.shape[:2]
+        self.n_units = -(-self.n_steps // block)
+        # dL/dh of the top layer's states from a loss of the caller's (a vector-Jacobian product), or none
+        self.dh_top = np.zeros((0, self.n_batch, model.n_hidden), model.dtype) if dh_top is None else dh_top
 
     def length(self, u):
         """Steps in unit u."""
@@ -324,9 +354,10 @@ class Units:
         sq_norms = np.zeros((model.num_layers, n + 1 if record else 0, self.n_batch), dtype=model.dtype)
         unit_out = engine.Gradients(out.grad, out.dh, out.dc, sq_norms)
         settings = engine.Settings(n, not self.recompute, clip, scale[t0 : t0 + n] if scale.shape[0] else scale, True)
+        dh_top = self.dh_top[t0 : t0 + n] if self.dh_top.shape[0] else self.dh_top
         value = engine.run(engine.gradient, threads)(
-            model.cell_settings, unit.theta, model.layout.table, unit.x, unit.lengths, objective,
-            np.zeros((0, self.n_batch, model.n_hidden), dtype=model.dtype), work, unit_out, settings, threads,
+            model.cell_settings, unit.theta, model.layout.table, unit.x, unit.lengths, objective, dh_top, work,
+            unit_out, settings, threads,
         )  # fmt: skip
         if record:  # the unit's end is the next unit's start: that one recorded it
             first = 0 if t0 == 0 else 1

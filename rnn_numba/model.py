@@ -475,6 +475,8 @@ class RNN:
         c0: ArrayLike | None = None,
         lengths: ArrayLike | None = None,
         theta: ArrayLike | None = None,
+        checkpoints: int | None = None,
+        memory: int | float | str | None = None,
     ) -> Gradient:
         """Vector-Jacobian product of the unrolled network, for a loss of your own.
 
@@ -487,6 +489,9 @@ class RNN:
             dL/dh and dL/dc (LSTM) of the final state of every layer: what a
             later segment's ``dh0`` and ``dc0`` say, to chain segments.
         h0, c0, lengths, theta : optional, as in :meth:`forward`
+        checkpoints, memory : optional
+            At most this many stored states, or a byte budget, as in
+            :meth:`backward`.
 
         Returns
         -------
@@ -504,6 +509,10 @@ class RNN:
             if not self.cell.has_cell_state:
                 raise ValueError(f"dc_final is for cells with a cell state; the {self.cell.name} cell has none")
             dc_final = check.float_array("dc_final", dc_final, self.dtype, shape).reshape(batch.h0.shape)
+        if checkpoints is not None or memory is not None:
+            stored, block = checkpointing.checkpoints_for(self, *batch.x.shape[:2], checkpoints=checkpoints,
+                                                          memory=memory)  # fmt: skip
+            return checkpointing.vjp(self, batch, dh, dh_final, dc_final, stored, block=block)
         return bptt.vjp(self, batch, dh, dh_final, dc_final)
 
 

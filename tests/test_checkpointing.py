@@ -221,3 +221,22 @@ def test_bad_budgets_are_refused(kwargs, error, match):
     net, x, y = elman_call(8)
     with pytest.raises(error, match=match):
         net.backward(x, y, **kwargs)
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm"])
+def test_vector_jacobian_product_within_a_budget(cell):
+    net = rn.RNN(cell, 3, 5, 2, num_layers=2, seed=4, dtype=np.float64)
+    rng = np.random.default_rng(2)
+    n_steps, n_batch = 300, 2
+    x, dh = rng.normal(size=(n_steps, n_batch, 3)), rng.normal(size=(n_steps, n_batch, 5))
+    finals = {"dh_final": rng.normal(size=(2, n_batch, 5))}
+    if net.cell.has_cell_state:
+        finals["dc_final"] = rng.normal(size=(2, n_batch, 5))
+    full = net.vjp(x, dh, lengths=[300, 170], **finals)
+    for checkpoints in (1, 4):
+        result = net.vjp(x, dh, lengths=[300, 170], **finals, checkpoints=checkpoints)
+        assert result.loss is None and result.forward_steps > n_steps
+        np.testing.assert_allclose(result.grad, full.grad, rtol=1e-11, atol=1e-14)
+        np.testing.assert_allclose(result.dh0, full.dh0, rtol=1e-11, atol=1e-14)
+        if net.cell.has_cell_state:
+            np.testing.assert_allclose(result.dc0, full.dc0, rtol=1e-11, atol=1e-14)
