@@ -36,7 +36,7 @@ import numpy as np
 from . import losses
 from ._kernels import engine
 from ._kernels.losses import Objective
-from ._threads import threads_for
+from ._threads import get_num_threads, threads_for
 from . import _validate as check
 from .bptt import Gradient, new_gradients, warn_if_overflowed
 from .inputs import Inputs, public_state
@@ -130,9 +130,21 @@ def state_bytes(model, n_batch):
 
 
 def work_bytes(model, n_batch, block, recompute):
-    """Bytes of the work buffers of one block (:func:`rnn_numba.unroll.work_arrays`), besides the stored states."""
+    """Bytes a checkpointed gradient holds besides its stored states.
+
+    One block's work buffers (:func:`rnn_numba.unroll.work_arrays`) and the
+    call's temporaries: the gradient, every layer's recurrent weights packed
+    for the forward and (transposed) the backward recursion, and the
+    per-thread partial sums of the weight-gradient GEMMs.
+    """
     cell, n_hidden, n_layers = model.cell, model.n_hidden, model.num_layers
     c_width = n_hidden if cell.has_cell_state else 0
+    width = cell.n_gates * n_hidden
+    temporaries = (
+        model.n_params
+        + 2 * n_layers * width * n_hidden
+        + get_num_threads() * (max(model.n_in, n_hidden) + n_hidden) * width
+    )
     per_step = (
         n_layers * n_batch * (n_hidden + c_width)  # the block's states (one more step)
         + (1 if recompute else n_layers + 1) * n_batch * cell.cache_width * n_hidden  # gate activations
@@ -141,7 +153,7 @@ def work_bytes(model, n_batch, block, recompute):
         + 2 * n_batch * model.n_out  # readouts and dL/dy
     )
     states = n_layers * n_batch * (n_hidden + c_width)
-    return (block * per_step + states) * np.dtype(model.dtype).itemsize
+    return (block * per_step + states + temporaries) * np.dtype(model.dtype).itemsize
 
 
 def checkpoints_for(model, n_steps, n_batch, *, checkpoints=None, memory=None, recompute=False):

@@ -198,7 +198,7 @@ def test_peak_memory_is_the_stored_states_and_one_block():
     block = checkpointing.unit_steps(n_steps, n_batch)
     bound = checkpoints * checkpointing.state_bytes(net, n_batch) + checkpointing.work_bytes(net, n_batch, block, False)
     bounded, full = peak(checkpoints=checkpoints), peak()
-    assert bounded < 1.2 * bound + 2**20, (bounded, bound)
+    assert 0.7 * bound < bounded < 1.1 * bound, (bounded, bound)  # the budget counts what the call holds
     assert full > 5 * bounded
 
 
