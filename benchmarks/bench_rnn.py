@@ -236,6 +236,7 @@ class Checkpointed:
 
     params = ([4, 32, None],)
     param_names = ["checkpoints"]
+    timeout = 300  # a few seconds a run; room for a cold kernel cache
 
     def setup(self, checkpoints):
         self.net, self.x, self.y = problem(2000, 32, 128, "float32", "lstm")
