@@ -60,7 +60,7 @@ def peak_bytes(run):
 
 
 def uniform_units(n_units):
-    """(untaped, taped) units of uniform checkpointing with segments of about sqrt(n) units, and its stored states.
+    """(untaped units, stored states) of uniform checkpointing with segments of about sqrt(n) units.
 
     The first pass stores every segment's start; each segment, last first, is
     run forward again storing its units' starts, then reversed unit by unit.
@@ -69,7 +69,7 @@ def uniform_units(n_units):
     n_segments = -(-n_units // segment)
     first_pass = (n_segments - 1) * segment
     again = sum(min(segment, n_units - s * segment) - 1 for s in range(n_segments))
-    return first_pass + again, n_units, n_segments + segment - 1
+    return first_pass + again, n_segments + segment - 1
 
 
 def measure(n_steps, budgets, repeats):
@@ -100,7 +100,7 @@ def measure(n_steps, budgets, repeats):
         "peak_bytes": peak_bytes(lambda: net.loss_and_grad(x, y, recompute=True)),
         "stored_states": n_steps + 1,
     }
-    untaped, _, stored = uniform_units(n_units)
+    untaped, stored = uniform_units(n_units)
     uniform = {"stored_states": stored, "forward_steps": block * untaped + n_steps, "bound_bytes": stored * state + work,
                "predicted_seconds": block * untaped * forward_step + n_steps * gradient_step}  # fmt: skip
     print(f"T {n_steps} full BPTT: {full}\nuniform: {uniform}", flush=True)

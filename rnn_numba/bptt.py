@@ -141,7 +141,8 @@ def gradient(model, call, segments, *, grad_norms=False, clip=None, recompute=Fa
             value = engine.readout_loss(inputs.theta, model.layout.table, objective, work, out.grad, threads)
             engine.inject(inputs.theta, model.layout.table, work.dy, work.message, threads)  # one block: all T steps
             _backward_segments(model, inputs, work, work.message, segments, out, settings.clip, threads)
-    return _result(model, float(value), out, work, inputs, keep_trajectory)
+    forward_pass = trajectory(model, work, inputs.lengths) if keep_trajectory else None
+    return gradient_result(model, float(value), out, forward_pass)
 
 
 def vjp(model, inputs, dh, dh_final=None, dc_final=None):
@@ -174,7 +175,7 @@ def vjp(model, inputs, dh, dh_final=None, dc_final=None):
             model.cell_settings, inputs.theta, model.layout.table, inputs.x, inputs.lengths,
             losses.no_loss(model.n_out, model.dtype), dh, work, out, settings, threads,
         )  # fmt: skip
-    return _result(model, None, out, work, inputs, True)
+    return gradient_result(model, None, out, trajectory(model, work, inputs.lengths))
 
 
 def new_gradients(model, n_steps, n_batch, record_norms):
@@ -189,8 +190,12 @@ def new_gradients(model, n_steps, n_batch, record_norms):
     )
 
 
-def _result(model, value, out, work, inputs, keep_trajectory):
-    """The :class:`Gradient` of a pass, with the frozen blocks' gradient zeroed."""
+def gradient_result(model, value, out, forward_pass=None, forward_steps=None):
+    """The :class:`Gradient` of a pass, with the frozen blocks' gradient zeroed.
+
+    ``forward_pass``: the :class:`~rnn_numba.unroll.Trajectory` to return, or
+    None; ``forward_steps``: a checkpointed pass's count, or None.
+    """
     if model.frozen:
         views = model.layout.views(out.grad)
         for name in model.frozen:
@@ -202,8 +207,9 @@ def _result(model, value, out, work, inputs, keep_trajectory):
         grad=out.grad,
         dh0=public_state(model, out.dh),
         dc0=public_state(model, out.dc),
-        trajectory=trajectory(model, work, inputs.lengths) if keep_trajectory else None,
+        trajectory=forward_pass,
         dh_norms=public_state(model, norms),
+        forward_steps=forward_steps,
     )
 
 

@@ -38,8 +38,8 @@ from ._kernels import engine
 from ._kernels.losses import Objective
 from ._threads import get_num_threads, threads_for
 from . import _validate as check
-from .bptt import Gradient, new_gradients, warn_if_overflowed
-from .inputs import Inputs, public_state
+from .bptt import gradient_result, new_gradients
+from .inputs import Inputs
 from .unroll import block_steps, multiply_adds, work_arrays
 
 #: Actions of a :func:`schedule`.
@@ -256,7 +256,7 @@ def gradient(model, call, checkpoints, *, block=None, grad_norms=False, clip=Non
     scale = np.zeros(0, model.dtype) if message_scale is None else np.ascontiguousarray(message_scale, model.dtype)
     units = Units(model, inputs, objective, block or unit_steps(n_steps, n_batch), recompute)
     value, forward_steps = _reverse_all(units, checkpoints, out, model.dtype(0 if clip is None else clip), scale)
-    return _result(model, value, out, forward_steps)
+    return gradient_result(model, value, out, forward_steps=forward_steps)
 
 
 def vjp(model, inputs, dh, dh_final, dc_final, checkpoints, *, block=None):
@@ -274,7 +274,7 @@ def vjp(model, inputs, dh, dh_final, dc_final, checkpoints, *, block=None):
     units = Units(model, inputs, losses.no_loss(model.n_out, model.dtype), block or unit_steps(n_steps, n_batch),
                   False, dh_top=dh)  # fmt: skip
     _, forward_steps = _reverse_all(units, checkpoints, out, model.dtype(0), np.zeros(0, model.dtype))
-    return _result(model, None, out, forward_steps)
+    return gradient_result(model, None, out, forward_steps=forward_steps)
 
 
 def _reverse_all(units, checkpoints, out, clip, scale):
@@ -305,18 +305,6 @@ def _reverse_all(units, checkpoints, out, clip, scale):
                 forward_steps += units.length(u)
                 position = None
     return value, forward_steps
-
-
-def _result(model, value, out, forward_steps):
-    """The :class:`~rnn_numba.bptt.Gradient` of a checkpointed pass, the frozen blocks' gradient zeroed."""
-    if model.frozen:
-        views = model.layout.views(out.grad)
-        for name in model.frozen:
-            views[name][...] = 0
-    warn_if_overflowed(model, value, out.grad)
-    norms = np.sqrt(out.sq_norms) if out.sq_norms.shape[1] else None
-    return Gradient(loss=value, grad=out.grad, dh0=public_state(model, out.dh), dc0=public_state(model, out.dc),
-                    trajectory=None, dh_norms=public_state(model, norms), forward_steps=forward_steps)  # fmt: skip
 
 
 class Units:
